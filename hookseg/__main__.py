@@ -1,0 +1,1 @@
+from hookseg.cli import main; raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""The ``hookseg`` command: one subcommand group per module, imported lazily.
+
+Each module in ``COMMAND_MODULES`` defines ``register(subparsers)``, which adds its parser(s) and sets
+``func`` (taking the parsed args, returning an exit code). Importing a module only when its command runs
+keeps ``hookseg info`` fast: TensorFlow is never imported for a slide query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from hookseg.errors import HooksegError
+
+# Order is the order of --help. Each entry: (module, the subcommand names it registers).
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "hookseg.cli.info": ("info",),
+    "hookseg.cli.annotations": ("annotations",),
+    "hookseg.cli.cohort": ("cohort",),
+}
+
+log = logging.getLogger("hookseg")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hookseg", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name, commands in COMMAND_MODULES.items():
+        if only is not None and only not in commands:
+            # Still list it in --help without importing it.
+            for name in commands:
+                subparsers.add_parser(name, help=f"(see `hookseg {name} --help`)")
+            continue
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    known = {name for names in COMMAND_MODULES.values() for name in names}
+    return next((arg for arg in argv if arg in known), None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_command_of(argv))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except HooksegError as err:
+        if args.verbose:
+            raise
+        print(f"hookseg {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hookseg {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Exceptions users see. Each names the file or field, what was received and what to do.
+
+They subclass the matching built-in and pickle with their attributes, so they cross Ray task and
+PyDataset worker boundaries intact (a two-argument ``__init__`` does not unpickle without ``__reduce__``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class HooksegError(Exception):
+    """Base class: one-line, user-facing message; ``path`` is the offending file when there is one."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = None if path is None else str(path)
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.message, self.path))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[HooksegError], message: str, path: str | None) -> HooksegError:
+    return cls(message, path=path)
+
+
+class SlideError(HooksegError, OSError):
+    """A slide cannot be opened or read, or lacks what a read needs (e.g. its mpp)."""
+
+
+class AnnotationError(HooksegError, ValueError):
+    """An annotation file is malformed or names a label the class map does not know."""
+
+
+class ConfigError(HooksegError, ValueError):
+    """A YAML config or params file has a missing or invalid key."""
+
+
+class ManifestError(HooksegError, ValueError):
+    """A cohort manifest has bad rows or columns."""

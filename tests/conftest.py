@@ -1,0 +1,82 @@
+"""Shared fixtures: real files from ../shared/realdata (named by content), and the --run-slow tier."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REALDATA = Path(os.environ.get("HOOKSEG_REALDATA", REPO_ROOT.parent / "shared" / "realdata"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow: pass --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+def _realdata_file(name: str) -> Path:
+    path = REALDATA / name
+    if not path.exists():
+        pytest.fail(f"missing real-data file {path}; CI runs with ../shared beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def realdata_dir() -> Path:
+    return REALDATA
+
+
+@pytest.fixture(scope="session")
+def sample_svs_jpeg() -> Path:
+    """Aperio SVS, JPEG tiles, one level, 0.499 um/px."""
+    return _realdata_file("CMU-1-Small-Region.svs")
+
+
+@pytest.fixture(scope="session")
+def sample_svs_jp2k_no_mpp() -> Path:
+    """Aperio SVS, JPEG-2000 tiles, two levels, no mpp property."""
+    return _realdata_file("tcga-cr-7395-01a-01-ts1.svs")
+
+
+@pytest.fixture(scope="session")
+def sample_ome_tiff() -> Path:
+    """OME-TIFF that OpenSlide refuses, 0.227 um/px."""
+    return _realdata_file("OS-1-detail.ome.tif")
+
+
+@pytest.fixture(scope="session")
+def sample_ihc_png() -> Path:
+    """512x512 DAB + haematoxylin RGB image."""
+    return _realdata_file("skimage_ihc.png")
+
+
+@pytest.fixture(scope="session")
+def sample_he_png() -> Path:
+    return _realdata_file("tiatoolbox_target_image.png")
+
+
+@pytest.fixture(scope="session")
+def sample_dsa_json() -> Path:
+    """DSA annotation documents for a TCGA breast slide."""
+    return _realdata_file("TCGA-A2-A0YE-01Z-00-DX1_annotations_DSA.json")
+
+
+@pytest.fixture(scope="session")
+def sample_bcss_mask() -> Path:
+    """BCSS label mask; codes in sample_GTcodes.csv."""
+    return _realdata_file("TCGA-A2-A0YE-01Z-00-DX1_left-59206_top-33505_mag-BASE_mask.png")
+
+
+@pytest.fixture(scope="session")
+def sample_bcss_codes() -> Path:
+    return _realdata_file("sample_GTcodes.csv")
