@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,18 @@ class Bounds:
     y: int
     width: int
     height: int
+
+
+def _snap_downsample(width0: int, height0: int, width: int, height: int, downsample: float) -> float:
+    """The exact power of two when the level size is level 0 divided by it and rounded either way.
+
+    Pyramids halve with rounding, so a level of an odd-sized slide reports 1.998 or 2.0005 where every level
+    pixel really covers 2 x 2 level-0 pixels; using the estimate would shift reads by up to a pixel per 1000.
+    """
+    exact = 2.0 ** round(math.log2(downsample)) if downsample > 0 else downsample
+    fits = all(size in (math.floor(size0 / exact), math.ceil(size0 / exact))
+               for size0, size in ((width0, width), (height0, height)))
+    return exact if fits else downsample
 
 
 class SlideReader(abc.ABC):
@@ -72,6 +85,10 @@ class SlideReader(abc.ABC):
     def _read_level(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
         """RGB uint8 (height, width, 3) at ``level``, origin in that level's pixels; white outside the image."""
 
+    def _window_origin(self, level: int, x: int, y: int) -> tuple[float, float]:
+        """Where, in level pixels, the window ``_read_level`` returned for (x, y) really starts."""
+        return float(x), float(y)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release file handles."""
 
@@ -79,7 +96,12 @@ class SlideReader(abc.ABC):
     def _init_levels(self) -> None:
         """Called by subclasses once the file is open: resolves mpp and fixes the level table."""
         mpp = self._resolve_mpp()
-        self._levels = tuple(SlideLevel(w, h, ds, mpp * ds) for w, h, ds in self._level_geometry())
+        geometry = self._level_geometry()
+        width0, height0 = geometry[0][:2]
+        self._levels = tuple(
+            SlideLevel(w, h, snapped := _snap_downsample(width0, height0, w, h, ds), mpp * snapped)
+            for w, h, ds in geometry
+        )
 
     def _resolve_mpp(self) -> float:
         meta = self._metadata_mpp()
@@ -139,7 +161,8 @@ class SlideReader(abc.ABC):
         wx, wy, ww, wh = window_box(lx, ly, width, height, factor)
         window = self._read_level(level, wx, wy, ww, wh)
         window = self._mask_outside_bounds(window, level, wx, wy)
-        return resample_window(window, (lx - wx, ly - wy), (width, height), factor, interpolation=interpolation)
+        ox, oy = self._window_origin(level, wx, wy)
+        return resample_window(window, (lx - ox, ly - oy), (width, height), factor, interpolation=interpolation)
 
     def read_at_center(self, center: tuple[float, float], size: tuple[int, int], mpp: float) -> np.ndarray:
         """Like ``read`` but centred on level-0 ``center``: what paired fields of view use to stay aligned."""

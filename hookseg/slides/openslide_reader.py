@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +53,16 @@ class OpenSlideReader(SlideReader):
             return None
         return mpp_from_resolution(resolution, props.get("tiff.ResolutionUnit"))
 
+    def _window_origin(self, level: int, x: int, y: int) -> tuple[float, float]:
+        # OpenSlide maps an integer level-0 location to level pixels with its own downsample estimate
+        # (7.99 for an odd-sized pyramid's level 3) and interpolates: the window starts at that fraction.
+        ds = self._slide.level_downsamples[level]
+        return math.ceil(x * ds) / ds, math.ceil(y * ds) / ds
+
     def _read_level(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
-        ds = self._levels[level].downsample
+        ds = self._slide.level_downsamples[level]
         try:
-            region = self._slide.read_region((round(x * ds), round(y * ds)), level, (width, height))
+            region = self._slide.read_region((math.ceil(x * ds), math.ceil(y * ds)), level, (width, height))
         except openslide.OpenSlideError as err:
             msg = f"{self.path}: reading level {level} at ({x}, {y}) failed ({err}); the file may be truncated"
             raise SlideError(msg, path=self.path) from err

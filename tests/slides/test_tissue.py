@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hookseg.errors import ConfigError
+from hookseg.slides import TissueParams, open_slide, tissue_mask
+from hookseg.slides.array_reader import ArrayReader
+
+
+def test_tissue_disc_is_found_and_glass_is_not():
+    yy, xx = np.mgrid[:2000, :2000]
+    disc = (yy - 1000) ** 2 + (xx - 900) ** 2 < 600**2
+    image = np.full((2000, 2000, 3), 240, np.uint8)
+    rng = np.random.default_rng(0)
+    image[disc] = np.array([180, 110, 160]) + rng.integers(-20, 20, (int(disc.sum()), 3))
+    result = tissue_mask(ArrayReader(image, mpp=1.0), TissueParams(mpp=8.0))
+    assert result.mpp == 8.0
+    expected = disc[4::8, 4::8]
+    iou = (result.mask & expected).sum() / (result.mask | expected).sum()
+    assert iou > 0.95
+
+
+def test_real_slide_has_tissue_and_glass(sample_svs_jpeg):
+    with open_slide(sample_svs_jpeg) as slide:
+        result = tissue_mask(slide)
+    assert 0.15 < result.fraction < 0.85
+
+
+def test_params_from_yaml_validate(tmp_path):
+    assert TissueParams.from_yaml().mpp > 0
+    bad = tmp_path / "slides.yaml"
+    bad.write_text("tissue:\n  mpp: fast\n")
+    with pytest.raises(ConfigError, match=r"tissue\.mpp.*Received: 'fast'"):
+        TissueParams.from_yaml(bad)
+    bad.write_text("tissue:\n  mpp: 8\n  colour: red\n")
+    with pytest.raises(ConfigError, match="unknown key"):
+        TissueParams.from_yaml(bad)
