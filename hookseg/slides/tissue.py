@@ -21,6 +21,7 @@ from hookseg.slides.base import SlideReader
 class TissueParams:
     mpp: float = 8.0
     min_saturation: float = 0.04
+    max_threshold: float = 0.15
     max_value: float = 0.97
     closing_um: float = 40.0
     min_object_um2: float = 20000.0
@@ -51,7 +52,9 @@ def tissue_mask_from_rgb(rgb: np.ndarray, mpp: float, params: TissueParams) -> n
     value = hsv[..., 2].astype(np.float32) / 255.0
     threshold = params.min_saturation
     if np.ptp(saturation) > 0:
-        threshold = max(threshold, float(filters.threshold_otsu(saturation)))
+        # Otsu splits the two largest modes; where glass is scarce those are pale stroma vs dark tumour,
+        # so the threshold is capped: pale stroma (saturation ~0.2) is tissue.
+        threshold = min(max(threshold, float(filters.threshold_otsu(saturation))), params.max_threshold)
     mask = (saturation > threshold) & (value < params.max_value)
     radius = max(1, round(params.closing_um / mpp / 2))
     mask = morphology.closing(mask, morphology.disk(radius))

@@ -106,12 +106,15 @@ def _tiles(
                 msg = f"tile_fn returned {block.shape[-1]} channels at ({x}, {y}); expected {channels}"
                 raise ValueError(msg)
             row[:, x : x + tw] = block
-            padded = np.zeros((tile, tile, channels), dtype=np.uint8)
-            padded[:th, :tw] = block
-            yield padded if channels > 1 else padded[..., 0]
+        # Reduce before yielding: tifffile stops pulling once it has the last tile, so code after the final
+        # yield would never run.
         if reduced is not None:
             half = _halve(row, labels)
             reduced[y // 2 : y // 2 + half.shape[0]] = half if channels > 1 else half[..., 0]
+        for x in range(0, width, tile):
+            padded = np.zeros((tile, tile, channels), dtype=np.uint8)
+            padded[:th, : min(tile, width - x)] = row[:, x : x + tile]
+            yield padded if channels > 1 else padded[..., 0]
 
 
 def _halve(row: np.ndarray, labels: bool) -> np.ndarray:

@@ -130,3 +130,16 @@ def test_mpp_from_resolution_units_and_plausibility():
     assert mpp_from_resolution(72, "inch") is None  # a screen DPI, not a scan
     assert mpp_from_resolution(None, "inch") is None
     assert mpp_from_resolution(40000, "none") is None
+
+
+def test_every_pyramid_level_matches_level_zero(tmp_path):
+    """Each reduced level equals level 0 reduced, to the last row (odd sizes, several tile rows)."""
+    import tifffile
+
+    labels = (np.arange(1000)[:, None] // 7 + np.arange(1500)[None, :] // 11).astype(np.uint8) % 5
+    path = write_pyramid(tmp_path / "labels.tif", (1500, 1000), lambda x, y, w, h: labels[y : y + h, x : x + w, None],
+                         mpp=1.0, channels=1, labels=True, compression="zlib", min_level_size=100)
+    pages = tifffile.TiffFile(path).pages
+    assert len(pages) >= 4
+    for level, page in enumerate(pages):
+        np.testing.assert_array_equal(page.asarray(), labels[:: 2**level, :: 2**level], err_msg=f"level {level}")

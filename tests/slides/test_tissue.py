@@ -36,3 +36,13 @@ def test_params_from_yaml_validate(tmp_path):
     bad.write_text("tissue:\n  mpp: 8\n  colour: red\n")
     with pytest.raises(ConfigError, match="unknown key"):
         TissueParams.from_yaml(bad)
+
+
+def test_pale_stroma_stays_tissue_when_glass_is_scarce():
+    image = np.full((800, 900, 3), 245, np.uint8)  # glass strip at the bottom
+    image[:600, :300] = (230, 180, 200)  # pale stroma, saturation ~0.22
+    image[:600, 300:600] = (90, 40, 120)
+    image[:600, 600:] = (200, 120, 60)
+    result = tissue_mask(ArrayReader(image, mpp=1.0), TissueParams(mpp=8.0))
+    assert result.mask[:70, :35].all()  # the pale band
+    assert not result.mask[80:].any()  # the glass
