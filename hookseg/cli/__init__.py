@@ -20,6 +20,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.info": ("info",),
     "hookseg.cli.annotations": ("annotations",),
     "hookseg.cli.cohort": ("cohort",),
+    "hookseg.cli.train": ("train",),
 }
 
 log = logging.getLogger("hookseg")

@@ -52,6 +52,7 @@ def write_pyramid(
     width, height = size
     shapes = pyramid_shapes(width, height, min_level_size)
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hookseg-pyramid-", dir=path.parent) as scratch, \
             atomic_path(path) as tmp, tifffile.TiffWriter(tmp, bigtiff=True) as tif:
         source: Callable[[int, int, int, int], np.ndarray] = tile_fn

@@ -1,0 +1,1 @@
+"""Training stages: config, stepwise cyclic LR, fit loop with resume and MLflow logging."""

@@ -1,0 +1,91 @@
+"""Training configs: ``configs/{smoke,demo,paper}.yaml`` hold a ``base`` and a ``master`` stage each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hookseg.config import from_mapping, load_yaml
+from hookseg.errors import ConfigError
+from hookseg.sampling import FieldOfView
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    arch: str = "munet"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    ratios: dict[int, float] = field(default_factory=lambda: {1: 2.0, 0: 1.0, 2: 1.0})  # tumour:normal:other
+    per_class: int = 200
+    index_mpp: float = 8.0
+    label_mpp: float = 0.5
+    workers: int = 1
+    use_multiprocessing: bool = False
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    epochs: int = 20
+    steps_per_epoch: int = 100
+    val_steps: int = 10
+    batch_size: int = 16
+    lr0: float = 0.01
+    steps_per_cycle: int = 400
+    steps_per_stair: int = 100
+    stair_decay: float = 0.5
+    cycle_decay: float = 0.7
+    class_weights: str | list[float] = "dynamic"
+    branch_weights: dict[str, float] = field(default_factory=lambda: {"final": 1.0, "context": 0.5})
+    augment: list[str] = field(default_factory=lambda: ["basic"])
+    seed: int = 0
+    backup_every: int = 20  # steps between mid-epoch backups (resume after kill -9)
+    run_eagerly: bool = False  # tests: skips TF's 60-120 s graph build for a handful of steps
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    model: ModelSpec
+    fov: FieldOfView
+    data: DataSpec = field(default_factory=DataSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+
+    def with_train(self, **changes: Any) -> StageConfig:
+        return replace(self, train=replace(self.train, **changes))
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict  # noqa: PLC0415
+
+        return asdict(self)
+
+
+def load_stage_config(path: str | Path, stage: str) -> StageConfig:
+    """The ``stage`` section ("base" or "master") of a training config, validated."""
+    path = Path(path)
+    data = load_yaml(path)
+    if stage not in data:
+        msg = f"{path}: no section {stage!r}. Expected one of: {sorted(data)}"
+        raise ConfigError(msg, path=path)
+    config = from_mapping(StageConfig, data[stage], source=path, key=stage)
+    _check_geometry(config, f"{path}:{stage}")
+    return config
+
+
+def _check_geometry(config: StageConfig, where: str) -> None:
+    """The model's input size and context ratio must be the ones the fields of view deliver."""
+    kwargs, fov = config.model.kwargs, config.fov
+    if kwargs.get("input_size", fov.size) != fov.size:
+        msg = f"{where}.model.kwargs.input_size: expected fov.size={fov.size}. Received: {kwargs['input_size']}"
+        raise ConfigError(msg, path=where.split(":")[0])
+    if config.model.arch == "munet":
+        if fov.context_mpp is None:
+            msg = f"{where}.fov.context_mpp: the munet model needs a context field of view. Received: null"
+            raise ConfigError(msg, path=where.split(":")[0])
+        ratio = fov.context_mpp / fov.mpp
+        if abs(kwargs.get("context_ratio", 4) - ratio) > 1e-6:
+            msg = (f"{where}.model.kwargs.context_ratio: expected fov.context_mpp / fov.mpp = {ratio:g}. "
+                   f"Received: {kwargs.get('context_ratio', 4)}")
+            raise ConfigError(msg, path=where.split(":")[0])

@@ -1,0 +1,161 @@
+"""One training stage: index the labelled slides, build or continue a model, fit with resume, log, save.
+
+Everything a stage writes besides its outputs lives in ``work_dir`` (patch index, backups, the MLflow run
+id), so running the same command again after an interruption continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from hookseg.cohort import Manifest
+from hookseg.io import atomic_path, write_json
+from hookseg.sampling import IndexParams, PatchDataset, build_index, sources_from_records
+from hookseg.train.callbacks import SyncDatasetEpoch
+from hookseg.train.config import StageConfig
+from hookseg.train.schedule import StepwiseCyclicLR
+
+log = logging.getLogger(__name__)
+
+CLASS_NAMES = ("background", "tumour", "other")
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a saved hookseg model with safe_mode on (custom layers are registered on import)."""
+    import hookseg.losses  # noqa: F401, PLC0415 - registers serializable objects
+    import hookseg.metrics  # noqa: F401, PLC0415
+    import hookseg.model  # noqa: F401, PLC0415
+
+    return keras.saving.load_model(path, compile=False, safe_mode=True)
+
+
+def build_model(config: StageConfig, init_model: Path | None) -> keras.Model:
+    if init_model is not None:
+        log.info("starting from %s", init_model)
+        return load_model(init_model)
+    from hookseg.model import create_model  # noqa: PLC0415
+
+    return create_model(config.model.arch, **config.model.kwargs)
+
+
+def compile_model(model: keras.Model, config: StageConfig) -> None:
+    from hookseg.losses import branch_losses  # noqa: PLC0415
+    from hookseg.metrics import iou_metrics  # noqa: PLC0415
+
+    t = config.train
+    outputs = list(model.output_names)
+    losses, weights = branch_losses(outputs, t.class_weights, {k: v for k, v in t.branch_weights.items()
+                                                               if k in outputs})
+    schedule = StepwiseCyclicLR(t.lr0, t.steps_per_cycle, t.steps_per_stair, t.stair_decay, t.cycle_decay)
+    num_classes = model.output_shape[0][-1] if isinstance(model.output_shape, list) else model.output_shape[-1]
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        loss=losses,
+        loss_weights=weights,
+        metrics={"final": iou_metrics(num_classes, list(CLASS_NAMES[:num_classes]))},
+        run_eagerly=t.run_eagerly,
+    )
+
+
+def make_datasets(
+    config: StageConfig, manifest: Manifest, labels: Mapping[str, Path], work_dir: Path,
+    augment: Callable | None,
+) -> tuple[PatchDataset, PatchDataset | None]:
+    d, t = config.data, config.train
+    params = IndexParams(per_class=d.per_class, index_mpp=d.index_mpp, seed=t.seed)
+    datasets = []
+    for split, steps, aug in (("train", t.steps_per_epoch, augment), ("val", t.val_steps, None)):
+        records = [r for r in manifest.split(split) if r.slide_id in labels]
+        if not records:
+            datasets.append(None)
+            continue
+        index_path = work_dir / f"index_{split}.parquet"
+        if index_path.exists():
+            import pandas as pd  # noqa: PLC0415
+
+            index = pd.read_parquet(index_path)
+        else:
+            index = build_index(records, labels, params, index_path)
+        datasets.append(PatchDataset(
+            index, sources_from_records(records, labels), config.fov, batch_size=t.batch_size, steps=steps,
+            ratios=d.ratios, seed=t.seed + (0 if split == "train" else 1), augment=aug,
+            workers=d.workers if split == "train" else 1,
+            use_multiprocessing=d.use_multiprocessing and split == "train",
+        ))
+    if datasets[0] is None:
+        msg = f"{manifest.path}: no training slide has labels; nothing to train on"
+        raise ValueError(msg)
+    return datasets[0], datasets[1]
+
+
+def confusion_on(model: keras.Model, dataset: PatchDataset, num_classes: int) -> np.ndarray:
+    """Confusion matrix (rows = truth) of the final output over every batch of ``dataset``."""
+    from hookseg.metrics import confusion_matrix  # noqa: PLC0415
+
+    total = np.zeros((num_classes, num_classes), np.int64)
+    for i in range(len(dataset)):
+        x, y = dataset[i]
+        pred = model.predict_on_batch(x)
+        final = pred["final"] if isinstance(pred, dict) else (pred[0] if isinstance(pred, list) else pred)
+        total += np.asarray(keras.ops.convert_to_numpy(confusion_matrix(y["final"], final, num_classes)))
+    return total
+
+
+def train_stage(
+    config: StageConfig,
+    *,
+    manifest: Manifest,
+    labels: Mapping[str, Path],
+    out_model: Path,
+    metrics_path: Path,
+    work_dir: Path,
+    stage: str,
+    init_model: Path | None = None,
+    augment: Callable | None = None,
+    mlflow_tags: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Train one stage and write ``out_model`` (.keras) and ``metrics_path`` (JSON) atomically."""
+    import mlflow  # noqa: PLC0415
+
+    from hookseg.metrics import iou_from_confusion  # noqa: PLC0415
+    from hookseg.tracking import start_run  # noqa: PLC0415
+
+    keras.utils.set_random_seed(config.train.seed)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    train_ds, val_ds = make_datasets(config, manifest, labels, work_dir, augment)
+    model = build_model(config, init_model)
+    compile_model(model, config)
+    num_classes = int(model.output_shape[0][-1] if isinstance(model.output_shape, list) else model.output_shape[-1])
+    with start_run(stage=stage, config=config.as_dict(), run_id_file=work_dir / "mlflow_run_id",
+                   tags=mlflow_tags) as run:
+        callbacks = [
+            SyncDatasetEpoch(train_ds),
+            keras.callbacks.BackupAndRestore(str(work_dir / "backup"), save_freq=config.train.backup_every,
+                                             double_checkpoint=True),
+            mlflow.keras.MlflowCallback(),
+        ]
+        history = model.fit(train_ds, validation_data=val_ds, epochs=config.train.epochs, callbacks=callbacks,
+                            verbose=2)
+        cm = confusion_on(model, val_ds or train_ds, num_classes)
+        iou = iou_from_confusion(cm)
+        metrics = {
+            "stage": stage,
+            "split": "val" if val_ds is not None else "train",
+            "mean_iou": float(np.nanmean(iou)),
+            **{f"iou_{CLASS_NAMES[c]}": float(iou[c]) for c in range(num_classes)},
+            "final_loss": float(history.history["loss"][-1]) if history.history.get("loss") else None,
+            "epochs": config.train.epochs,
+        }
+        mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
+        with atomic_path(out_model) as tmp:
+            model.save(tmp)
+        mlflow.log_artifact(str(out_model), artifact_path="model")
+        metrics["mlflow_run_id"] = run.info.run_id
+    write_json(metrics_path, metrics)
+    return metrics
