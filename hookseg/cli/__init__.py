@@ -21,6 +21,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.annotations": ("annotations",),
     "hookseg.cli.cohort": ("cohort",),
     "hookseg.cli.train": ("train",),
+    "hookseg.cli.predict": ("predict",),
 }
 
 log = logging.getLogger("hookseg")

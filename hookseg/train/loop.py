@@ -15,7 +15,8 @@ import keras
 import numpy as np
 
 from hookseg.cohort import Manifest
-from hookseg.io import atomic_path, write_json
+from hookseg.io import write_json
+from hookseg.model_io import ModelMeta, load_model, save_model
 from hookseg.sampling import IndexParams, PatchDataset, build_index, sources_from_records
 from hookseg.train.callbacks import SyncDatasetEpoch
 from hookseg.train.config import StageConfig
@@ -26,19 +27,10 @@ log = logging.getLogger(__name__)
 CLASS_NAMES = ("background", "tumour", "other")
 
 
-def load_model(path: str | Path) -> keras.Model:
-    """Load a saved hookseg model with safe_mode on (custom layers are registered on import)."""
-    import hookseg.losses  # noqa: F401, PLC0415 - registers serializable objects
-    import hookseg.metrics  # noqa: F401, PLC0415
-    import hookseg.model  # noqa: F401, PLC0415
-
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
-
-
 def build_model(config: StageConfig, init_model: Path | None) -> keras.Model:
     if init_model is not None:
         log.info("starting from %s", init_model)
-        return load_model(init_model)
+        return load_model(init_model)[0]
     from hookseg.model import create_model  # noqa: PLC0415
 
     return create_model(config.model.arch, **config.model.kwargs)
@@ -153,8 +145,7 @@ def train_stage(
             "epochs": config.train.epochs,
         }
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
-        with atomic_path(out_model) as tmp:
-            model.save(tmp)
+        save_model(model, out_model, ModelMeta(config.fov, CLASS_NAMES[:num_classes], stage))
         mlflow.log_artifact(str(out_model), artifact_path="model")
         metrics["mlflow_run_id"] = run.info.run_id
     write_json(metrics_path, metrics)

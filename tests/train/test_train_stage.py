@@ -56,10 +56,12 @@ def test_base_stage_trains_logs_and_saves(cohort, tmp_path):
     assert "mean_iou" in run.data.metrics
     assert [a.path for a in client.list_artifacts(run.info.run_id, "model")] == ["model/model.keras"]
 
-    from hookseg.train.loop import load_model
+    from hookseg.model_io import load_model
 
-    model = load_model(work / "model.keras")
+    model, meta = load_model(work / "model.keras")
     assert model.output_shape[-1] == 3
+    assert (meta.fov.size, meta.fov.mpp, meta.fov.context_mpp) == (64, 2.0, None)
+    assert meta.class_names == ("background", "tumour", "other")
 
 
 def test_kill_9_mid_training_then_rerun_continues(cohort, tmp_path):

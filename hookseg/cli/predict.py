@@ -1,0 +1,85 @@
+"""``hookseg predict``: whole-slide prediction for many slides, one Ray task per slide."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("predict", help="predict slides: label/probability TIFFs, GeoJSON, overlay")
+    parser.add_argument("slides", nargs="*", help="slide files (or use --manifest)")
+    parser.add_argument("--model", required=True, help="trained model (.keras)")
+    parser.add_argument("--out", required=True, help="output folder: one subfolder per slide")
+    parser.add_argument("--manifest", default=None, help="predict the slides of a manifest instead")
+    parser.add_argument("--split", default=None, help="with --manifest: only this split (e.g. new_domain)")
+    parser.add_argument("--mpp", type=float, default=None, help="microns per pixel for slides that lack it")
+    parser.add_argument("--config", default=None, help="prediction settings (default configs/infer.yaml)")
+    parser.add_argument("--classes", default=None, help="class map YAML (default configs/classes.yaml)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel slides (default: CPUs); 0 = no Ray")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from hookseg.errors import ConfigError  # noqa: PLC0415
+    from hookseg.infer.params import InferParams  # noqa: PLC0415
+    from hookseg.infer.slide import SlideOutputs  # noqa: PLC0415
+    from hookseg.infer.worker import predict_task  # noqa: PLC0415
+    from hookseg.io import write_json  # noqa: PLC0415
+    from hookseg.model_io import read_meta  # noqa: PLC0415
+
+    read_meta(args.model)  # fail fast, in one line, on a bad model path
+    params = InferParams.from_yaml(args.config)
+    jobs = _jobs(args)
+    if not jobs:
+        msg = "no slides given: pass slide files or --manifest"
+        raise ConfigError(msg)
+    out = Path(args.out)
+    todo = [j for j in jobs if not SlideOutputs(out / j[0]).summary.exists()]
+    if len(todo) < len(jobs):
+        print(f"skipping {len(jobs) - len(todo)} finished slide(s)")
+    task_args = [(str(Path(args.model).resolve()), str(path), sid, mpp, str(out), params, args.classes)
+                 for sid, path, mpp in todo]
+    failures = []
+    bar = tqdm(total=len(todo), desc="slides", unit="slide", file=sys.stderr)
+    if args.workers == 0 or len(todo) <= 1:
+        from hookseg.errors import HooksegError  # noqa: PLC0415
+        from hookseg.parallel import TaskFailure  # noqa: PLC0415
+
+        for (sid, *_), a in zip(todo, task_args, strict=True):
+            try:
+                predict_task(*a)
+            except HooksegError as err:
+                failures.append(TaskFailure(sid, str(err)))
+            bar.update(1)
+    else:
+        from hookseg.parallel import init_ray, map_slides  # noqa: PLC0415
+
+        init_ray(args.workers)
+        _, failures = map_slides(predict_task, [j[0] for j in todo], task_args,
+                                 on_result=lambda item, result: bar.update(1))
+        bar.update(len(failures))
+    bar.close()
+    if failures:
+        write_json(out / "failures.json", [f.__dict__ for f in failures])
+        for failure in failures:
+            print(f"hookseg predict: error: {failure.item}: {failure.error}", file=sys.stderr)
+        print(f"{len(todo) - len(failures)} slide(s) predicted, {len(failures)} failed (see {out / 'failures.json'})")
+        return 1
+    print(f"{len(todo)} slide(s) predicted into {out}")
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> list[tuple[str, Path, float | None]]:
+    """(slide_id, path, mpp) per slide to predict."""
+    jobs = [(Path(s).stem, Path(s), args.mpp) for s in args.slides]
+    if args.manifest:
+        from hookseg.cohort import read_manifest  # noqa: PLC0415
+
+        records = read_manifest(args.manifest)
+        selected = records.split(args.split) if args.split else list(records)
+        jobs += [(r.slide_id, r.path, r.mpp or args.mpp) for r in selected]
+    return jobs

@@ -1,0 +1,156 @@
+"""``predict_probabilities``: stream a slide through the model into a uint8 probability raster on disk.
+
+Tiles over tissue only, paired fields of view read by mpp, batched, read ahead of the model on a thread
+(OpenSlide and tifffile release the GIL while decoding), blended with ramps in a stripe accumulator. Only
+one stripe of tile rows lives in memory; finished rows go to a disk-backed array. Memory therefore grows
+with slide width, never with area.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from hookseg.infer.params import InferParams
+from hookseg.infer.tiling import TileGrid, ramp_weights, tiles_with_tissue
+from hookseg.model_io import ModelMeta
+from hookseg.slides import tissue_mask
+from hookseg.slides.base import SlideReader
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProbabilityMap:
+    """(H, W, C) uint8 probabilities x 255 at ``mpp`` over the slide's level-0 frame, on disk."""
+
+    path: Path
+    mpp: float
+    shape: tuple[int, int, int]
+    tiles: int
+
+    def open(self) -> np.ndarray:
+        return np.load(self.path, mmap_mode="r")
+
+
+def predict_probabilities(
+    model: keras.Model, meta: ModelMeta, slide: SlideReader, out: Path, params: InferParams,
+    *, progress: Callable[[int, int], None] | None = None,
+) -> ProbabilityMap:
+    fov = meta.fov
+    mpp, size = fov.mpp, fov.size
+    width = math.ceil(slide.dimensions[0] * slide.mpp / mpp)
+    height = math.ceil(slide.dimensions[1] * slide.mpp / mpp)
+    classes = len(meta.class_names)
+    overlap = min(size - 1, 2 * round(size * params.overlap / 2))
+    grid = TileGrid(width, height, size, overlap)
+    tissue = tissue_mask(slide)
+    tiles = tiles_with_tissue(grid, tissue.mask, tissue.mpp / mpp)
+    probs = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint8, shape=(height, width, classes))
+    probs[..., 0] = 255  # no tile (glass): background
+    probs[..., 1:] = 0
+    weights = ramp_weights(size, overlap)
+    stripe = _Stripe(width, size, classes, probs)
+    done = 0
+    for batch_tiles, batch in _prefetched(slide, meta, tiles, params):
+        output = model.predict_on_batch(batch)
+        final = output["final"] if isinstance(output, dict) else (output[0] if isinstance(output, list) else output)
+        final = np.asarray(keras.ops.convert_to_numpy(final), dtype=np.float32)
+        for (x, y), p in zip(batch_tiles, final, strict=True):
+            stripe.add(x, y, p, weights)
+        done += len(batch_tiles)
+        if progress is not None:
+            progress(done, len(tiles))
+    stripe.flush_all()
+    probs.flush()
+    return ProbabilityMap(out, mpp, (height, width, classes), len(tiles))
+
+
+def _prefetched(
+    slide: SlideReader, meta: ModelMeta, tiles: list[tuple[int, int]], params: InferParams,
+) -> Iterator[tuple[list[tuple[int, int]], dict[str, np.ndarray]]]:
+    """Batches in tile order; reading runs ``params.prefetch`` batches ahead on a worker thread."""
+    batches = [tiles[i : i + params.batch_size] for i in range(0, len(tiles), params.batch_size)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = [pool.submit(_read_batch, slide, meta, b) for b in batches[: params.prefetch + 1]]
+        for number, tile_batch in enumerate(batches):
+            batch = pending.pop(0).result()
+            ahead = number + params.prefetch + 1
+            if ahead < len(batches):
+                pending.append(pool.submit(_read_batch, slide, meta, batches[ahead]))
+            yield tile_batch, batch
+
+
+def _read_batch(slide: SlideReader, meta: ModelMeta, tiles: list[tuple[int, int]]) -> dict[str, np.ndarray]:
+    fov = meta.fov
+    scale = fov.mpp / slide.mpp  # output px -> level-0 px
+    targets, contexts = [], []
+    for x, y in tiles:
+        targets.append(slide.read((x * scale, y * scale), (fov.size, fov.size), fov.mpp))
+        if fov.context_mpp is not None:
+            center = ((x + fov.size / 2) * scale, (y + fov.size / 2) * scale)
+            contexts.append(slide.read_at_center(center, (fov.context_size, fov.context_size), fov.context_mpp))
+    batch = {"target": np.stack(targets).astype(np.float32)}
+    if contexts:
+        batch["context"] = np.stack(contexts).astype(np.float32)
+    return batch
+
+
+class _Stripe:
+    """Blending accumulator for the rows that later tiles can still touch."""
+
+    def __init__(self, width: int, size: int, classes: int, out: np.ndarray) -> None:
+        self.out = out
+        self.top = 0
+        self.acc = np.zeros((2 * size, width, classes), np.float32)
+        self.weight = np.zeros((2 * size, width), np.float32)
+        self.size = size
+
+    def add(self, x: int, y: int, probs: np.ndarray, weights: np.ndarray) -> None:
+        if y > self.top:
+            self._flush_until(y)
+        r0 = y - self.top
+        if r0 + self.size > self.acc.shape[0]:
+            self._grow(r0 + self.size)
+        height, width = self.out.shape[:2]
+        w = min(self.size, width - x)
+        self.acc[r0 : r0 + self.size, x : x + w] += probs[:, :w] * weights[:, :w, None]
+        self.weight[r0 : r0 + self.size, x : x + w] += weights[:, :w]
+
+    def _grow(self, rows: int) -> None:
+        extra = rows - self.acc.shape[0]
+        self.acc = np.concatenate([self.acc, np.zeros((extra, *self.acc.shape[1:]), np.float32)])
+        self.weight = np.concatenate([self.weight, np.zeros((extra, self.weight.shape[1]), np.float32)])
+
+    def _flush_until(self, y: int) -> None:
+        """Rows above ``y`` are final (tiles come in row order): write them and shift the stripe up."""
+        rows = min(y - self.top, self.acc.shape[0])
+        self._write(rows)
+        self.acc = np.roll(self.acc, -rows, axis=0)
+        self.weight = np.roll(self.weight, -rows, axis=0)
+        self.acc[-rows:] = 0
+        self.weight[-rows:] = 0
+        self.top = y
+
+    def flush_all(self) -> None:
+        self._write(self.acc.shape[0])
+
+    def _write(self, rows: int) -> None:
+        height = self.out.shape[0]
+        rows = min(rows, height - self.top)
+        if rows <= 0:
+            return
+        weight = self.weight[:rows]
+        covered = weight > 0
+        if not covered.any():
+            return
+        blended = self.acc[:rows] / np.maximum(weight, 1e-12)[..., None]
+        target = self.out[self.top : self.top + rows]
+        target[covered] = np.clip(np.rint(blended[covered] * 255), 0, 255).astype(np.uint8)

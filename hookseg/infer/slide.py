@@ -1,0 +1,115 @@
+"""``predict_slide``: one slide in, its label map, probabilities, regions, overlay and summary out.
+
+The summary is written last, so its presence means the slide is done: a rerun skips it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from hookseg.infer.params import InferParams
+from hookseg.infer.postprocess import clean_regions, coarse_probabilities, labels_from_probs
+from hookseg.infer.predict import predict_probabilities
+from hookseg.infer.writers import write_label_tiff, write_overlay_png, write_probability_tiff, write_regions_geojson
+from hookseg.io import write_json
+from hookseg.model_io import ModelMeta
+from hookseg.slides import open_slide
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SlideOutputs:
+    folder: Path
+
+    @property
+    def labels(self) -> Path:
+        return self.folder / "labels.tiff"
+
+    @property
+    def probabilities(self) -> Path:
+        return self.folder / "probabilities.tiff"
+
+    @property
+    def regions(self) -> Path:
+        return self.folder / "regions.geojson"
+
+    @property
+    def overlay(self) -> Path:
+        return self.folder / "overlay.png"
+
+    @property
+    def summary(self) -> Path:
+        return self.folder / "summary.json"
+
+
+def predict_slide(
+    model: keras.Model, meta: ModelMeta, slide_path: str | Path, out_dir: str | Path, params: InferParams,
+    class_map, *, slide_id: str | None = None, mpp: float | None = None,  # noqa: ANN001 - ClassMap
+) -> dict[str, Any]:
+    """Predict one slide into ``out_dir/<slide_id>/``; returns (and writes) its summary."""
+    start = time.perf_counter()
+    slide_path = Path(slide_path)
+    slide_id = slide_id or slide_path.stem
+    outputs = SlideOutputs(Path(out_dir) / slide_id)
+    outputs.folder.mkdir(parents=True, exist_ok=True)
+    scratch = outputs.folder / ".probabilities.npy"
+    with open_slide(slide_path, mpp=mpp) as slide:
+        pmap = predict_probabilities(model, meta, slide, scratch, params)
+        probs = pmap.open()
+        out_mpp = pmap.mpp
+        factor = max(1, round(params.postprocess_mpp / out_mpp))
+        coarse = coarse_probabilities(probs, factor)
+        coarse_raw = labels_from_probs(coarse, params, meta.class_names)
+        coarse_labels = clean_regions(coarse_raw, coarse, params, (out_mpp * factor) ** 2)
+        changed = coarse_raw != coarse_labels
+        counts = np.zeros(len(meta.class_names), np.int64)
+
+        def labels_of(x: int, y: int, w: int, h: int) -> np.ndarray:
+            labels = labels_from_probs(np.asarray(probs[y : y + h, x : x + w]), params, meta.class_names)
+            rows, cols = (y + np.arange(h)) // factor, (x + np.arange(w)) // factor
+            override = changed[rows[:, None], cols[None, :]]
+            labels[override] = coarse_labels[rows[:, None], cols[None, :]][override]
+            counts[:] += np.bincount(labels.ravel(), minlength=len(counts))[: len(counts)]
+            return labels
+
+        write_label_tiff(outputs.labels, pmap.shape[:2], labels_of, out_mpp)
+        write_probability_tiff(outputs.probabilities, probs, out_mpp)
+        regions = write_regions_geojson(outputs.regions, coarse_labels, out_mpp * factor / slide.mpp, class_map,
+                                        params.simplify_um / (out_mpp * factor))
+        thumbnail, _ = slide.thumbnail(params.overlay_size)
+        b = slide.bounds
+        s = out_mpp / slide.mpp
+        crop = coarse_labels[int(b.y / s / factor) : int(np.ceil((b.y + b.height) / s / factor)),
+                             int(b.x / s / factor) : int(np.ceil((b.x + b.width) / s / factor))]
+        write_overlay_png(outputs.overlay, thumbnail, crop, class_map.colors)
+    del probs
+    scratch.unlink(missing_ok=True)
+    pixel_mm2 = (out_mpp / 1000.0) ** 2
+    area = {name: float(counts[i] * pixel_mm2) for i, name in enumerate(meta.class_names)}
+    summary = {
+        "slide_id": slide_id,
+        "slide": str(slide_path),
+        "mpp": out_mpp,
+        "tiles": pmap.tiles,
+        "area_mm2": area,
+        "tumour_fraction_of_non_background": _fraction(area, meta.class_names),
+        "regions": regions,
+        "runtime_s": round(time.perf_counter() - start, 2),
+        "outputs": {k: getattr(outputs, k).name for k in ("labels", "probabilities", "regions", "overlay")},
+    }
+    write_json(outputs.summary, summary)
+    return summary
+
+
+def _fraction(area: dict[str, float], names: tuple[str, ...]) -> float:
+    """Tumour share of the area predicted as tumour or other tissue (background/normal excluded)."""
+    foreground = sum(v for k, v in area.items() if k != names[0])
+    return float(area.get("tumour", 0.0) / foreground) if foreground > 0 else 0.0
