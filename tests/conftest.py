@@ -80,3 +80,16 @@ def sample_bcss_mask() -> Path:
 @pytest.fixture(scope="session")
 def sample_bcss_codes() -> Path:
     return _realdata_file("sample_GTcodes.csv")
+
+
+@pytest.fixture(scope="session")
+def colour_model(tmp_path_factory):
+    """A saved dual-input model that labels band colours (tests.factories): prediction's right answer is known."""
+    from hookseg.model_io import ModelMeta, save_model
+    from hookseg.sampling import FieldOfView
+    from tests.factories import nearest_colour_model
+
+    model = nearest_colour_model(64, context=True)
+    meta = ModelMeta(FieldOfView(size=64, mpp=2.0, context_size=64, context_mpp=8.0), stage="test")
+    path = save_model(model, tmp_path_factory.mktemp("models") / "colour.keras", meta)
+    return model, meta, path

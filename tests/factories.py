@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from hookseg.sampling import write_label_raster
@@ -31,6 +32,12 @@ def banded_slide(folder: Path, name: str, *, size: tuple[int, int] = (1536, 1024
     labels = np.repeat(band[::step][None, :], height // step, axis=0).astype(np.uint8)
     labels[glass_from // step :] = 255
     raster = write_label_raster(folder / "labels" / f"{name}.tiff", labels, mpp=label_mpp)
+    # Full ground truth in fine codes (as the demo cohort stores it), named by gt/codes.csv.
+    fine = np.array([2, 1, 3], np.uint8)[np.repeat(band[::step][None, :], height // step, axis=0)]
+    fine[glass_from // step :] = 0
+    write_label_raster(folder / "gt" / f"{name}.tiff", fine, mpp=label_mpp)
+    (folder / "gt" / "codes.csv").write_text("group,GT_code,color\nglass,0,rgb(255,255,255)\ntumour,1,rgb(255,0,0)\n"
+                                             "stroma,2,rgb(255,125,0)\ndcis,3,rgb(0,0,255)\n")
     return slide, raster
 
 
@@ -42,10 +49,29 @@ def banded_cohort(folder: Path, splits: dict[str, str], **kwargs) -> Path:
         slide, _ = banded_slide(folder, name, seed=number, **kwargs)
         rows.append({"slide_id": name, "path": slide.name, "stain": ["ER", "HER2"][number % 2],
                      "scanner": "A", "source": "DS1", "split": split, "patient_id": f"P{number}",
-                     "annotations": ""})
+                     "annotations": "", "ground_truth": f"gt/{name}.tiff"})
     manifest = folder / "manifest.csv"
     with manifest.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     return manifest
+
+
+def nearest_colour_model(size: int, context: bool) -> keras.Model:
+    """A 1x1-conv softmax that labels each pixel by its nearest band colour: a model whose right answer is known."""
+    centroids = np.array([COLOURS[k] for k in range(3)], np.float32)
+    kernel = (2 * centroids.T * 0.002)[None, None]  # (1, 1, 3, 3)
+    bias = -(centroids**2).sum(1) * 0.002
+    target = keras.Input((size, size, 3), name="target")
+    conv = keras.layers.Conv2D(3, 1, name="colour_head")
+    probs = keras.layers.Softmax(name="final")(conv(target))
+    inputs = [target]
+    outputs = {"final": probs}
+    if context:
+        ctx = keras.Input((size, size, 3), name="context")
+        inputs.append(ctx)
+        outputs["context"] = keras.layers.Softmax(name="context_out")(conv(ctx))
+    model = keras.Model(inputs, outputs)
+    conv.set_weights([kernel, bias])
+    return model

@@ -22,6 +22,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.cohort": ("cohort",),
     "hookseg.cli.train": ("train",),
     "hookseg.cli.predict": ("predict",),
+    "hookseg.cli.evaluate": ("evaluate",),
 }
 
 log = logging.getLogger("hookseg")

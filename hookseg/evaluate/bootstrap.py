@@ -1,0 +1,32 @@
+"""95% confidence intervals by resampling slides (the unit that varies between labs and scanners)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from hookseg.evaluate.counts import Counts
+
+
+def bootstrap_ci(
+    slides: Sequence[Counts], statistic: Callable[[Counts], float], *, samples: int = 1000,
+    seed: int = 0, level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile CI of ``statistic`` over slide-resampled pooled counts; (nan, nan) for < 2 slides."""
+    if len(slides) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    stacked = [np.stack([getattr(s, f) for s in slides]) for f in ("confusion", "positive", "negative")]
+    values = []
+    for _ in range(samples):
+        pick = rng.integers(0, len(slides), len(slides))
+        weights = np.bincount(pick, minlength=len(slides))
+        pooled = Counts(*(np.tensordot(weights, arr, axes=1) for arr in stacked))
+        values.append(statistic(pooled))
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))

@@ -1,0 +1,139 @@
+"""``evaluate``: predict a manifest's slides (reusing finished predictions), count, tabulate, log.
+
+Outputs in ``out``: ``metrics.json`` (DVC metrics: per cohort, mean IoU and per-class scores),
+``tables.csv`` (per class x stain/scanner/source with bootstrap CIs), ``plots/threshold_*.{csv,png}``,
+``predictions/<slide_id>/`` and ``report.md``. Slides of split ``new_domain`` form their own cohort.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hookseg.cohort import Manifest
+from hookseg.evaluate.counts import Counts
+from hookseg.evaluate.plots import write_threshold_curves
+from hookseg.evaluate.slide_counts import counts_path, slide_counts
+from hookseg.evaluate.tables import group_rows, mlflow_metrics, pooled, summary
+from hookseg.infer.params import InferParams
+from hookseg.infer.slide import SlideOutputs
+from hookseg.io import atomic_path, atomic_write_text, write_json
+
+log = logging.getLogger(__name__)
+
+
+def predict_missing(model_path: Path, records, out: Path, params: InferParams, classes: str | None,  # noqa: ANN001
+                    workers: int | None) -> list:
+    """Predict every record without a finished prediction; returns the failures."""
+    from hookseg.infer.worker import predict_task  # noqa: PLC0415
+    from hookseg.parallel import TaskFailure, init_ray, map_slides  # noqa: PLC0415
+
+    todo = [r for r in records if not SlideOutputs(out / r.slide_id).summary.exists()]
+    args = [(str(model_path), str(r.path), r.slide_id, r.mpp, str(out), params, classes) for r in todo]
+    if not todo:
+        return []
+    if workers == 0 or len(todo) == 1:
+        from hookseg.errors import HooksegError  # noqa: PLC0415
+
+        failures = []
+        for record, a in zip(todo, args, strict=True):
+            try:
+                predict_task(*a)
+            except HooksegError as err:
+                failures.append(TaskFailure(record.slide_id, str(err)))
+        return failures
+    init_ray(workers)
+    _, failures = map_slides(predict_task, [r.slide_id for r in todo], args)
+    return failures
+
+
+def evaluate(
+    model_path: Path, manifest: Manifest, splits: Sequence[str], out: Path, params: InferParams,
+    class_map, *, classes_path: str | None = None, workers: int | None = None,  # noqa: ANN001
+    log_mlflow: bool = True, bootstrap_samples: int = 1000,
+) -> dict[str, Any]:
+    predictions = out / "predictions"
+    records = manifest.split(*splits)
+    failures = predict_missing(model_path, records, predictions, params, classes_path, workers)
+    failed = {f.item for f in failures}
+    names = list(class_map.names)
+    per_slide: dict[str, Counts] = {}
+    for record in records:
+        if record.slide_id in failed:
+            continue
+        folder = predictions / record.slide_id
+        cached = counts_path(folder)
+        if cached.exists():
+            per_slide[record.slide_id] = Counts.from_dict(json.loads(cached.read_text()))
+            continue
+        counts = slide_counts(record, SlideOutputs(folder), class_map)
+        write_json(cached, counts.to_dict())
+        per_slide[record.slide_id] = counts
+    tags = {r.slide_id: {"stain": r.stain, "scanner": r.scanner, "source": r.source} for r in records}
+    cohorts = {"test": [r.slide_id for r in records if r.split != "new_domain" and r.slide_id in per_slide],
+               "new_domain": [r.slide_id for r in records if r.split == "new_domain" and r.slide_id in per_slide]}
+    metrics: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    plots = out / "plots"
+    for cohort, ids in cohorts.items():
+        if not ids:
+            continue
+        slides = {s: per_slide[s] for s in ids}
+        total = pooled(list(slides.values()))
+        metrics[cohort] = {"slides": len(ids), **summary(total, names)}
+        rows += group_rows(slides, tags, names, cohort=cohort, samples=bootstrap_samples)
+        write_threshold_curves(total, names, plots, cohort)
+    if failures:
+        metrics["failed_slides"] = sorted(failed)
+    write_json(out / "metrics.json", metrics)
+    _write_rows(out / "tables.csv", rows)
+    atomic_write_text(out / "report.md", _report(metrics, rows))
+    if log_mlflow:
+        _log(metrics, rows, out)
+    return metrics
+
+
+def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as fh:
+        if rows:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def _report(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    lines = ["# Evaluation", ""]
+    for cohort in ("test", "new_domain"):
+        if cohort not in metrics:
+            continue
+        lines += [f"## {cohort} ({metrics[cohort]['slides']} slides): mean IoU {metrics[cohort]['mean_iou']:.3f}", "",
+                  "| group | value | slides | class | IoU [95% CI] | Dice | precision | recall | AUC |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            if r["cohort"] == cohort:
+                lines.append(f"| {r['group']} | {r['value']} | {r['slides']} | {r['class']} | {r['iou']:.3f} "
+                             f"[{r['iou_ci_low']:.3f}, {r['iou_ci_high']:.3f}] | {r['dice']:.3f} | "
+                             f"{r['precision']:.3f} | {r['recall']:.3f} | {r['auc']:.3f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _log(metrics: dict[str, Any], rows: list[dict[str, Any]], out: Path) -> None:
+    import mlflow  # noqa: PLC0415
+
+    from hookseg.tracking import start_run  # noqa: PLC0415
+
+    with start_run(stage="evaluate", config={"out": str(out)}):
+        flat = mlflow_metrics(rows)
+        for cohort in ("test", "new_domain"):
+            if cohort in metrics:
+                flat[f"mean_iou.{cohort}"] = metrics[cohort]["mean_iou"]
+        mlflow.log_metrics(flat)
+        mlflow.log_artifact(str(out / "tables.csv"))
+        mlflow.log_artifact(str(out / "report.md"))
+        for png in sorted((out / "plots").glob("*.png")):
+            mlflow.log_artifact(str(png), artifact_path="plots")

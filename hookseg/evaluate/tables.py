@@ -1,0 +1,59 @@
+"""Per class x stain / scanner / source tables with bootstrap CIs; never-seen domains reported apart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import reduce
+from typing import Any
+
+from hookseg.evaluate.bootstrap import bootstrap_ci
+from hookseg.evaluate.counts import Counts
+from hookseg.evaluate.scores import class_scores, scores_table
+
+GROUPS = ("stain", "scanner", "source")
+
+
+def pooled(counts: Sequence[Counts]) -> Counts:
+    return reduce(lambda a, b: a + b, counts)
+
+
+def group_rows(
+    slides: Mapping[str, Counts], tags: Mapping[str, Mapping[str, str]], class_names: Sequence[str],
+    *, cohort: str, samples: int = 1000,
+) -> list[dict[str, Any]]:
+    """One row per (grouping, value, class) plus the cohort-wide rows (grouping "all")."""
+    rows = []
+    groupings = [("all", "all")] + sorted({(g, tags[s][g]) for s in slides for g in GROUPS})
+    for group, value in groupings:
+        members = [s for s in slides if group == "all" or tags[s][group] == value]
+        counts = [slides[s] for s in members]
+        total = pooled(counts)
+        for cls, name in enumerate(class_names):
+            scores = class_scores(total, cls)
+            low, high = bootstrap_ci(counts, lambda c, cls=cls: class_scores(c, cls)["iou"], samples=samples)
+            rows.append({"cohort": cohort, "group": group, "value": value, "slides": len(members), "class": name,
+                         **{k: round(v, 4) for k, v in scores.items()},
+                         "iou_ci_low": round(low, 4), "iou_ci_high": round(high, 4)})
+    return rows
+
+
+def mlflow_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """``iou.tumour.stain.HER2``-style names (cohort-wide rows: ``iou.tumour.test``)."""
+    metrics = {}
+    for row in rows:
+        for metric in ("iou", "dice", "auc"):
+            value = row[metric]
+            if value != value:  # nan
+                continue
+            if row["group"] == "all":
+                name = f"{metric}.{row['class']}.{row['cohort']}"
+            else:
+                name = f"{metric}.{row['class']}.{row['cohort']}.{row['group']}.{row['value']}"
+            metrics[name.replace(" ", "_")] = float(value)
+    return metrics
+
+
+def summary(total: Counts, class_names: Sequence[str]) -> dict[str, Any]:
+    table = scores_table(total, class_names)
+    return {"mean_iou": round(table["mean"]["iou"], 4),
+            **{name: {k: round(v, 4) for k, v in table[name].items()} for name in class_names}}

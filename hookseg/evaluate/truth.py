@@ -1,0 +1,66 @@
+"""Ground truth on a prediction's grid: a full label raster (e.g. the demo cohort's) or annotations.
+
+A ground-truth raster stores fine label codes; the code table beside it (``*codes.csv``, BCSS style) names
+them and the class map clubs the names into model classes, exactly as for training annotations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from hookseg.cohort.manifest import SlideRecord
+from hookseg.errors import ManifestError
+from hookseg.sampling.labels import IGNORE, open_labels, read_labels
+
+TruthRows = Callable[[int, int, int], np.ndarray]  # (y0, height, width) on the output grid -> class ids
+
+
+def code_table_for(raster: Path) -> Path:
+    """The single ``*codes.csv`` beside a ground-truth raster (or in its parent folder)."""
+    for folder in (raster.parent, raster.parent.parent):
+        tables = sorted(folder.glob("*codes.csv"))
+        if len(tables) == 1:
+            return tables[0]
+    msg = f"{raster}: no single *codes.csv beside the ground-truth raster to name its codes"
+    raise ManifestError(msg, path=raster)
+
+
+def code_lut(codes_csv: Path, class_map) -> np.ndarray:  # noqa: ANN001 - ClassMap
+    """256-entry table: fine code -> class id (ignore for unknown codes)."""
+    from hookseg.annotations.label_mask import read_codes  # noqa: PLC0415
+
+    lut = np.full(256, IGNORE, np.uint8)
+    for code, (name, _) in read_codes(codes_csv).items():
+        if 0 <= code < 256:
+            lut[code] = class_map.club(name, source=codes_csv)
+    return lut
+
+
+def truth_rows(record: SlideRecord, class_map, out_mpp: float, slide_mpp: float) -> TruthRows:  # noqa: ANN001
+    """Rows of class ids on the output grid from the record's ground truth or, failing that, annotations."""
+    if record.ground_truth is not None:
+        raster = open_labels(record.ground_truth)
+        lut = code_lut(code_table_for(record.ground_truth), class_map)
+
+        def rows(y0: int, height: int, width: int) -> np.ndarray:
+            # Raster level-0 frame: physical = px * raster.mpp; output row y0 starts at y0 * out_mpp microns.
+            location = (0.0, y0 * out_mpp / raster.mpp)
+            return lut[read_labels(raster, location, (width, height), out_mpp)]
+
+        return rows
+    if record.annotations is not None:
+        from hookseg.annotations import rasterize, read_annotations  # noqa: PLC0415
+
+        annotations = read_annotations(record.annotations)
+        downsample = out_mpp / slide_mpp
+
+        def rows(y0: int, height: int, width: int) -> np.ndarray:
+            return rasterize(annotations, class_map, origin=(0.0, y0 * downsample), size=(width, height),
+                             downsample=downsample)
+
+        return rows
+    msg = f"{record.slide_id}: no ground_truth or annotations to evaluate against"
+    raise ManifestError(msg, path=record.path)
