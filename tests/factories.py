@@ -58,11 +58,14 @@ def banded_cohort(folder: Path, splits: dict[str, str], **kwargs) -> Path:
     return manifest
 
 
+SCALE = 0.0003  # logits: band colours are certain, glass (nearest to pale stroma) is not
+
+
 def nearest_colour_model(size: int, context: bool) -> keras.Model:
     """A 1x1-conv softmax that labels each pixel by its nearest band colour: a model whose right answer is known."""
     centroids = np.array([COLOURS[k] for k in range(3)], np.float32)
-    kernel = (2 * centroids.T * 0.002)[None, None]  # (1, 1, 3, 3)
-    bias = -(centroids**2).sum(1) * 0.002
+    kernel = (2 * centroids.T * SCALE)[None, None]  # (1, 1, 3, 3)
+    bias = -(centroids**2).sum(1) * SCALE
     target = keras.Input((size, size, 3), name="target")
     conv = keras.layers.Conv2D(3, 1, name="colour_head")
     probs = keras.layers.Softmax(name="final")(conv(target))

@@ -23,6 +23,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.train": ("train",),
     "hookseg.cli.predict": ("predict",),
     "hookseg.cli.evaluate": ("evaluate",),
+    "pseudo_label.cli": ("pseudo-label",),
 }
 
 log = logging.getLogger("hookseg")

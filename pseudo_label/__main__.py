@@ -1,0 +1,3 @@
+from pseudo_label.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""``hookseg pseudo-label`` (also ``python -m pseudo_label``): label a cohort's training slides with a model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("pseudo-label", help="pseudo-label every training slide with a model")
+    parser.add_argument("--model", required=True, help="model k-1 (.keras)")
+    parser.add_argument("--manifest", required=True)
+    parser.add_argument("--out", required=True, help="folder of label rasters <slide_id>.tiff + summaries")
+    parser.add_argument("--threshold", type=float, default=None, help="keep argmax where max prob >= this")
+    parser.add_argument("--params", default=None, help="params.yaml: take the threshold from --phase")
+    parser.add_argument("--phase", default=None, help="phase name in params.yaml (e.g. p1)")
+    parser.add_argument("--splits", default="train,val")
+    parser.add_argument("--classes", default=None)
+    parser.add_argument("--workers", type=int, default=None, help="parallel slides over Ray; 0 = in process")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hookseg.cohort import read_manifest  # noqa: PLC0415
+    from hookseg.errors import ConfigError  # noqa: PLC0415
+    from hookseg.io import write_json  # noqa: PLC0415
+    from pseudo_label.labeller import read_summary  # noqa: PLC0415
+    from pseudo_label.runner import label_cohort  # noqa: PLC0415
+    from pseudo_label.schedule import get_phase  # noqa: PLC0415
+
+    threshold = args.threshold
+    if threshold is None:
+        if not (args.params and args.phase):
+            msg = "give --threshold, or --params and --phase to read it from the schedule"
+            raise ConfigError(msg)
+        threshold = get_phase(args.params, args.phase).threshold
+    out = Path(args.out)
+    done, failures = label_cohort(Path(args.model), read_manifest(args.manifest), threshold, out,
+                                  splits=tuple(args.splits.split(",")), workers=args.workers,
+                                  classes_path=args.classes)
+    summaries = {sid: read_summary(path) for sid, path in sorted(done.items())}
+    write_json(out / "summary.json", {"threshold": threshold, "slides": summaries})
+    mean = sum(s["labelled_fraction"] for s in summaries.values()) / max(len(summaries), 1)
+    print(f"{out}: {len(done)} slides labelled at threshold {threshold} (mean labelled fraction {mean:.2f}), "
+          f"{len(failures)} failed")
+    for failure in failures:
+        print(f"hookseg pseudo-label: error: {failure.item}: {failure.error}", file=sys.stderr)
+    return 0 if done else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from hookseg.cli import main as hookseg_main  # noqa: PLC0415
+
+    return hookseg_main(["pseudo-label", *(sys.argv[1:] if argv is None else argv)])

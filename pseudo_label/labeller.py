@@ -1,0 +1,86 @@
+"""``label_slide``: one slide's pseudo-label raster from a model, a threshold and its manual annotations.
+
+Every training slide is labelled, annotated or not. A pixel takes the model's argmax where the top class
+probability is at least the threshold and is ignored (255) elsewhere; where a pathologist annotated, the
+annotation wins. The raster is at the model's target mpp in the slide's frame, like every label raster.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from hookseg.cohort.manifest import SlideRecord
+from hookseg.infer.params import InferParams
+from hookseg.infer.predict import predict_probabilities
+from hookseg.io import write_json
+from hookseg.model_io import ModelMeta
+from hookseg.sampling.labels import IGNORE
+from hookseg.slides import write_pyramid
+
+
+def confident_labels(probs: np.ndarray, threshold: float) -> np.ndarray:
+    """Argmax of (..., C) uint8 probabilities where the max is >= threshold, else the ignore id."""
+    top = probs.max(axis=-1)
+    labels = probs.argmax(axis=-1).astype(np.uint8)
+    labels[top < np.ceil(threshold * 255 - 1e-9)] = IGNORE
+    return labels
+
+
+def label_slide(
+    model: keras.Model, meta: ModelMeta, record: SlideRecord, threshold: float, out: Path, class_map,  # noqa: ANN001
+    params: InferParams | None = None,
+) -> dict[str, Any]:
+    """Write ``out`` (label raster) and ``out.with_suffix('.json')`` (labelled fraction per class)."""
+    params = params or InferParams()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = out.with_name(f".{out.stem}.probabilities.npy")
+    with record.open() as slide:
+        pmap = predict_probabilities(model, meta, slide, scratch, params)
+        slide_mpp = slide.mpp
+    probs = pmap.open()
+    annotations = None
+    if record.annotations is not None:
+        from hookseg.annotations import read_annotations  # noqa: PLC0415
+
+        annotations = read_annotations(record.annotations)
+    downsample = pmap.mpp / slide_mpp
+    counts = np.zeros(256, np.int64)
+    manual = np.zeros(1, np.int64)
+
+    def tile(x: int, y: int, w: int, h: int) -> np.ndarray:
+        labels = confident_labels(np.asarray(probs[y : y + h, x : x + w]), threshold)
+        if annotations is not None:
+            from hookseg.annotations import rasterize  # noqa: PLC0415
+
+            drawn = rasterize(annotations, class_map, origin=(x * downsample, y * downsample), size=(w, h),
+                              downsample=downsample)
+            annotated = drawn != IGNORE
+            labels[annotated] = drawn[annotated]
+            manual[0] += int(annotated.sum())
+        counts[:] += np.bincount(labels.ravel(), minlength=256)
+        return labels[..., None]
+
+    height, width = pmap.shape[:2]
+    write_pyramid(out, (width, height), tile, mpp=pmap.mpp, channels=1, labels=True, compression="zlib")
+    del probs
+    scratch.unlink(missing_ok=True)
+    total = counts.sum()
+    summary = {
+        "slide_id": record.slide_id,
+        "threshold": threshold,
+        "labelled_fraction": float(1 - counts[IGNORE] / total) if total else 0.0,
+        "class_fraction": {class_map.name_of(c): float(counts[c] / total) if total else 0.0
+                           for c in range(class_map.num_classes)},
+        "manual_fraction": float(manual[0] / total) if total else 0.0,
+    }
+    write_json(out.with_suffix(".json"), summary)
+    return summary
+
+
+def read_summary(raster: Path) -> dict[str, Any]:
+    return json.loads(raster.with_suffix(".json").read_text())

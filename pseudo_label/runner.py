@@ -1,0 +1,66 @@
+"""Label every training slide of a cohort with model k-1: one Ray task per slide, failures reported.
+
+A slide whose labels exist (its summary JSON is written last) is skipped, so a rerun resumes. A slide that
+fails after retries is reported in ``failures.json`` and left out; the other slides' labels are kept and
+the phase goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from hookseg.cohort import Manifest
+from hookseg.io import write_json
+from hookseg.parallel import TaskFailure
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=2)
+def _cached(model_path: str, mtime: float):  # noqa: ANN202 - (model, meta), loaded once per worker process
+    from hookseg.model_io import load_model  # noqa: PLC0415
+
+    return load_model(model_path)
+
+
+def label_task(model_path: str, record, threshold: float, out: str, classes_path: str | None) -> dict[str, Any]:  # noqa: ANN001
+    from hookseg.annotations import ClassMap  # noqa: PLC0415
+    from pseudo_label.labeller import label_slide  # noqa: PLC0415
+
+    model, meta = _cached(model_path, Path(model_path).stat().st_mtime)
+    class_map = ClassMap.from_yaml(classes_path) if classes_path else ClassMap.default()
+    return label_slide(model, meta, record, threshold, Path(out), class_map)
+
+
+def label_cohort(
+    model_path: Path, manifest: Manifest, threshold: float, out_dir: Path, *,
+    splits: tuple[str, ...] = ("train", "val"), workers: int | None = None, classes_path: str | None = None,
+) -> tuple[dict[str, Path], list[TaskFailure]]:
+    """Label rasters ``out_dir/<slide_id>.tiff`` for the slides of ``splits``; returns them and the failures."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = manifest.split(*splits)
+    rasters = {r.slide_id: out_dir / f"{r.slide_id}.tiff" for r in records}
+    todo = [r for r in records if not rasters[r.slide_id].with_suffix(".json").exists()]
+    args = [(str(model_path.resolve()), r, threshold, str(rasters[r.slide_id]), classes_path) for r in todo]
+    failures: list[TaskFailure] = []
+    if todo and (workers == 0 or len(todo) == 1):
+        from hookseg.errors import HooksegError  # noqa: PLC0415
+
+        for record, a in zip(todo, args, strict=True):
+            try:
+                label_task(*a)
+            except HooksegError as err:
+                failures.append(TaskFailure(record.slide_id, str(err)))
+    elif todo:
+        from hookseg.parallel import init_ray, map_slides  # noqa: PLC0415
+
+        init_ray(workers)
+        _, failures = map_slides(label_task, [r.slide_id for r in todo], args)
+    failed = {f.item for f in failures}
+    write_json(out_dir / "failures.json", [f.__dict__ for f in failures])
+    done = {sid: path for sid, path in rasters.items() if sid not in failed and path.exists()}
+    log.info("%d slides labelled, %d failed", len(done), len(failures))
+    return done, failures

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import shapely
+
+from hookseg.annotations import Annotation, AnnotationSet, ClassMap, write_annotations
+from hookseg.cohort.manifest import SlideRecord
+from hookseg.errors import ConfigError
+from hookseg.sampling import open_labels, read_labels
+from pseudo_label.labeller import confident_labels, label_slide
+from pseudo_label.schedule import phases_from_mapping
+from tests.factories import banded_slide
+
+
+def test_confident_labels_keep_only_sure_pixels():
+    probs = np.array([[[250, 3, 2], [120, 100, 35], [0, 0, 255]]], np.uint8)
+    np.testing.assert_array_equal(confident_labels(probs, 0.9), [[0, 255, 2]])
+    np.testing.assert_array_equal(confident_labels(probs, 0.4), [[0, 0, 2]])
+
+
+@pytest.fixture(scope="module")
+def annotated_slide(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("annotated")
+    slide, _ = banded_slide(folder, "s", size=(768, 512), mpp=1.0)
+    # The pathologist says a square inside the tumour band is DCIS: manual labels must win over the model.
+    square = shapely.box(300, 100, 400, 200)
+    path = write_annotations(AnnotationSet([Annotation(square, "dcis")]), folder / "s.geojson")
+    return SlideRecord("s", slide, "ER", "A", "DS1", "train", "P1", path)
+
+
+def test_label_slide_thresholds_and_manual_override(colour_model, annotated_slide, tmp_path):
+    model, meta, _ = colour_model
+    class_map = ClassMap.default()
+    strict = label_slide(model, meta, annotated_slide, 0.999, tmp_path / "strict.tiff", class_map)
+    loose = label_slide(model, meta, annotated_slide, 0.5, tmp_path / "loose.tiff", class_map)
+    assert loose["labelled_fraction"] > strict["labelled_fraction"]
+    assert json.loads((tmp_path / "loose.json").read_text()) == loose
+    with open_labels(tmp_path / "loose.tiff") as raster:
+        assert raster.mpp == meta.fov.mpp
+        labels = read_labels(raster, (0, 0), raster.dimensions, raster.mpp)
+    # Raster pixels are 2 slide px: the DCIS square spans raster [150, 200) x [50, 100).
+    assert (labels[55:95, 155:195] == 2).all()
+    assert (labels[55:95, 130:145] == 1).mean() > 0.95  # the tumour band around it stays tumour
+    assert loose["manual_fraction"] == pytest.approx(50 * 50 / labels.size, rel=0.05)
+
+
+def test_schedule_validates_order_and_thresholds():
+    phases = phases_from_mapping({"p1": {"prev": "base", "threshold": 0.9, "epochs": 1, "lr0": 0.01},
+                                  "p2": {"prev": "p1", "threshold": 0.8, "epochs": 1, "lr0": 0.005}}, "params.yaml")
+    assert [p.prev for p in phases] == ["base", "p1"]
+    with pytest.raises(ConfigError, match=r"phases\.p2\.prev.*Received: 'p3'"):
+        phases_from_mapping({"p2": {"prev": "p3", "threshold": 0.8, "epochs": 1, "lr0": 0.1}}, "params.yaml")
+    with pytest.raises(ConfigError, match=r"phases\.p1\.threshold"):
+        phases_from_mapping({"p1": {"prev": "base", "threshold": 1.5, "epochs": 1, "lr0": 0.1}}, "params.yaml")
