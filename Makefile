@@ -24,8 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
-	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hookseg demo-summary
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hookseg pipeline run
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

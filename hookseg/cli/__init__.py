@@ -24,6 +24,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.predict": ("predict",),
     "hookseg.cli.evaluate": ("evaluate",),
     "pseudo_label.cli": ("pseudo-label",),
+    "hookseg.cli.report": ("report",),
+    "hookseg.cli.pipeline": ("pipeline",),
 }
 
 log = logging.getLogger("hookseg")

@@ -16,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--classes", default=None, help="class map YAML (default configs/classes.yaml)")
     parser.add_argument("--workers", type=int, default=None, help="parallel slides over Ray; 0 = in process")
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--run-name", default="evaluate", help="MLflow run name (stage tag)")
     parser.set_defaults(func=run)
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     class_map = ClassMap.from_yaml(args.classes) if args.classes else ClassMap.default()
     metrics = evaluate(Path(args.model).resolve(), read_manifest(args.manifest), args.split.split(","),
                        Path(args.out), InferParams.from_yaml(args.config), class_map, classes_path=args.classes,
-                       workers=args.workers, log_mlflow=not args.no_mlflow)
+                       workers=args.workers, log_mlflow=not args.no_mlflow, run_name=args.run_name)
     for cohort in ("test", "new_domain"):
         if cohort in metrics:
             per_class = ", ".join(f"{n} {metrics[cohort][n]['iou']:.3f}" for n in class_map.names)

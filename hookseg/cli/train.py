@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work", required=True, help="work folder: index, backups, run id (enables resume)")
     parser.add_argument("--labels", default=None, help="folder of label rasters <slide_id>.tiff "
                         "(default: rasterise the manifest's annotations into WORK/labels)")
-    parser.add_argument("--init", default=None, help="start from this model (.keras) instead of random init")
+    parser.add_argument("--init", default=None,
+                        help="start from this model (.keras), or a phase name under models/; 'none' = random init")
     parser.add_argument("--classes", default=None, help="class map YAML (default configs/classes.yaml)")
     parser.add_argument("--run-name", default=None, help="MLflow stage name (default: --stage)")
     parser.add_argument("--epochs", type=int, default=None, help="override train.epochs")
@@ -55,9 +56,17 @@ def run(args: argparse.Namespace) -> int:
         labels = rasterize_manifest(manifest, class_map, work / "labels", mpp=config.data.label_mpp)
     metrics = train_stage(
         config, manifest=manifest, labels=labels, out_model=Path(args.out), metrics_path=Path(args.metrics),
-        work_dir=work, stage=args.run_name or args.stage, init_model=Path(args.init) if args.init else None,
+        work_dir=work, stage=args.run_name or args.stage, init_model=_init_path(args.init, Path(args.out).parent),
         augment=build_augment(config),
     )
     ious = ", ".join(f"{k[4:]} {v:.3f}" for k, v in metrics.items() if k.startswith("iou_"))
     print(f"{args.out}: mean IoU {metrics['mean_iou']:.3f} on {metrics['split']} ({ious})")
     return 0
+
+
+def _init_path(value: str | None, models_dir: Path) -> Path | None:
+    """``none``/empty -> random init; a bare phase name (``p2``) -> ``models/p2.keras``; else a path."""
+    if not value or value.lower() == "none":
+        return None
+    path = Path(value)
+    return path if path.suffix == ".keras" else models_dir / f"{value}.keras"

@@ -54,7 +54,7 @@ def predict_missing(model_path: Path, records, out: Path, params: InferParams, c
 def evaluate(
     model_path: Path, manifest: Manifest, splits: Sequence[str], out: Path, params: InferParams,
     class_map, *, classes_path: str | None = None, workers: int | None = None,  # noqa: ANN001
-    log_mlflow: bool = True, bootstrap_samples: int = 1000,
+    log_mlflow: bool = True, bootstrap_samples: int = 1000, run_name: str = "evaluate",
 ) -> dict[str, Any]:
     predictions = out / "predictions"
     records = manifest.split(*splits)
@@ -93,7 +93,7 @@ def evaluate(
     _write_rows(out / "tables.csv", rows)
     atomic_write_text(out / "report.md", _report(metrics, rows))
     if log_mlflow:
-        _log(metrics, rows, out)
+        _log(metrics, rows, out, run_name)
     return metrics
 
 
@@ -122,12 +122,12 @@ def _report(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _log(metrics: dict[str, Any], rows: list[dict[str, Any]], out: Path) -> None:
+def _log(metrics: dict[str, Any], rows: list[dict[str, Any]], out: Path, run_name: str) -> None:
     import mlflow  # noqa: PLC0415
 
     from hookseg.tracking import start_run  # noqa: PLC0415
 
-    with start_run(stage="evaluate", config={"out": str(out)}):
+    with start_run(stage=run_name, config={"out": str(out)}):
         flat = mlflow_metrics(rows)
         for cohort in ("test", "new_domain"):
             if cohort in metrics:

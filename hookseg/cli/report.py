@@ -1,0 +1,60 @@
+"""``hookseg report``: the table of base and phases 1-5 on test and never-seen-domain slides."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("report", help="collect evaluate outputs into one per-phase table")
+    parser.add_argument("--evals", required=True, help="folder holding <model>/metrics.json")
+    parser.add_argument("--models", required=True, help="comma list in order, e.g. base,p1,p2,p3,p4,p5")
+    parser.add_argument("--out", required=True, help="JSON (DVC metrics)")
+    parser.add_argument("--table", required=True, help="Markdown table")
+    parser.add_argument("--no-mlflow", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hookseg.io import atomic_write_text, write_json  # noqa: PLC0415
+
+    rows = {}
+    for name in args.models.split(","):
+        path = Path(args.evals) / name / "metrics.json"
+        if not path.exists():
+            from hookseg.errors import ConfigError  # noqa: PLC0415
+
+            msg = f"{path}: missing; run `hookseg evaluate --out {path.parent}` for model {name!r} first"
+            raise ConfigError(msg, path=path)
+        rows[name] = json.loads(path.read_text())
+    classes = [k for k, v in next(iter(rows.values())).get("test", {}).items() if isinstance(v, dict)]
+    table = {name: {cohort: {"mean_iou": m[cohort]["mean_iou"], **{c: m[cohort][c]["iou"] for c in classes}}
+                    for cohort in ("test", "new_domain") if cohort in m} for name, m in rows.items()}
+    write_json(args.out, table)
+    lines = ["| model | cohort | mean IoU | " + " | ".join(f"IoU {c}" for c in classes) + " |",
+             "|---|---|---|" + "---|" * len(classes)]
+    for name, cohorts in table.items():
+        for cohort, values in cohorts.items():
+            lines.append(f"| {name} | {cohort} | {values['mean_iou']:.3f} | "
+                         + " | ".join(f"{values[c]:.3f}" for c in classes) + " |")
+    text = "\n".join(lines) + "\n"
+    atomic_write_text(args.table, text)
+    print(text, end="")
+    if not args.no_mlflow:
+        _log_to_parent(table, Path(args.table))
+    return 0
+
+
+def _log_to_parent(table: dict, markdown: Path) -> None:
+    """Per-phase numbers as metrics of the report run (nested in the pipeline's parent run)."""
+    import mlflow  # noqa: PLC0415
+
+    from hookseg.tracking import start_run  # noqa: PLC0415
+
+    with start_run(stage="report", config={"models": list(table)}):
+        for step, (name, cohorts) in enumerate(table.items()):
+            for cohort, values in cohorts.items():
+                mlflow.log_metrics({f"{k}.{cohort}": v for k, v in values.items()}, step=step)
+        mlflow.log_artifact(str(markdown))
