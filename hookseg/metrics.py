@@ -77,8 +77,11 @@ class SegmentationIoU(keras.metrics.Metric):
         self.num_classes = int(num_classes)
         self.class_id = None if class_id is None else int(class_id)
         self.ignore_label = int(ignore_label)
+        # int64 holds an epoch of paper-scale pixels (> 2^31); JAX without x64 has no int64 variables, so
+        # there the counter is int32 (enough for ~8000 512x512 crops per epoch).
+        counter = "int32" if keras.backend.backend() == "jax" else "int64"
         self.total_cm = self.add_variable(
-            shape=(self.num_classes, self.num_classes), initializer="zeros", dtype="int64", name="total_cm"
+            shape=(self.num_classes, self.num_classes), initializer="zeros", dtype=counter, name="total_cm"
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
@@ -96,7 +99,7 @@ class SegmentationIoU(keras.metrics.Metric):
         return ops.sum(iou) / ops.maximum(ops.sum(present), 1.0)
 
     def reset_state(self) -> None:
-        self.total_cm.assign(ops.zeros_like(self.total_cm))
+        self.total_cm.assign(ops.zeros(self.total_cm.shape, dtype=self.total_cm.dtype))
 
     def confusion_matrix(self) -> np.ndarray:
         """The accumulated (C,C) matrix as NumPy, rows = truth."""

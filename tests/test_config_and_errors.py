@@ -74,3 +74,14 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
     write_json(target, {"a": 1})
     assert target.read_text().strip() == '{\n  "a": 1\n}'
+
+
+def test_atomic_outputs_get_normal_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        write_json(tmp_path / "x.json", {})
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
