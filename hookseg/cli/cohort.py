@@ -24,6 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     split.add_argument("--seed", type=int, default=0)
     split.add_argument("--stratify", default="stain", help="column to balance within (empty: none)")
     split.set_defaults(func=run_split)
+    prepare = commands.add_parser("prepare", help="the pipeline's cohort stage: demo cohort or your manifest")
+    prepare.add_argument("--params", required=True, help="params.yaml (reads its `cohort` key)")
+    prepare.add_argument("--out", required=True, help="folder; OUT/manifest.csv is what later stages read")
+    prepare.set_defaults(func=run_prepare)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -69,3 +73,39 @@ def run_split(args: argparse.Namespace) -> int:
         frame.to_csv(tmp, index=False)
     print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in frame["split"].value_counts().sort_index().items()))
     return 0
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    """Generate the demo cohort, or validate the user's manifest and copy it with absolute paths."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from hookseg.cli import main  # noqa: PLC0415
+    from hookseg.config import load_yaml  # noqa: PLC0415
+    from hookseg.errors import ConfigError  # noqa: PLC0415
+
+    cohort = load_yaml(args.params).get("cohort")
+    if not isinstance(cohort, dict):
+        msg = f"{args.params}: missing `cohort` mapping"
+        raise ConfigError(msg, path=args.params)
+    out = Path(args.out)
+    if cohort.get("manifest"):
+        import pandas as pd  # noqa: PLC0415
+
+        from hookseg.cohort import read_manifest  # noqa: PLC0415
+        from hookseg.io import atomic_path  # noqa: PLC0415
+
+        manifest = read_manifest(cohort["manifest"])
+        frame = manifest.to_frame()
+        for column in ("path", "annotations", "ground_truth"):
+            frame[column] = frame[column].map(lambda v: "" if v is None or pd.isna(v) else str(v))
+        frame["mpp"] = frame["mpp"].map(lambda v: "" if v is None or pd.isna(v) else v)
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out / "manifest.csv") as tmp:
+            frame.to_csv(tmp, index=False)
+        print(f"{out / 'manifest.csv'}: {len(manifest)} slides from {cohort['manifest']}")
+        return 0
+    options = []
+    for key, flag in (("slides", "--slides"), ("new_domain", "--new-domain"), ("size", "--size"), ("seed", "--seed")):
+        if key in cohort:
+            options += [flag, str(cohort[key])]
+    return main(["demo-cohort", str(out), *options])

@@ -112,3 +112,15 @@ def test_cohort_split_cli_writes_a_valid_manifest(cohort_dir, capsys):
     manifest = read_manifest(out)
     assert {r.split for r in manifest} <= {"train", "val", "test"}
     assert len(manifest) == 12
+
+
+def test_prepare_copies_a_user_manifest_with_absolute_paths(cohort_dir, tmp_path):
+    src = write_manifest(cohort_dir / "manifest.csv", [row("s1"), row("s2", split="val")])
+    params = tmp_path / "params.yaml"
+    params.write_text(f"cohort:\n  manifest: {src}\n")
+    out = tmp_path / "data" / "cohort"
+    assert main(["cohort", "prepare", "--params", str(params), "--out", str(out)]) == 0
+    copied = read_manifest(out / "manifest.csv")
+    assert [r.slide_id for r in copied] == ["s1", "s2"]
+    assert copied.get("s1").path == (cohort_dir / "slides" / "s1.png").resolve()
+    assert copied.get("s1").mpp == 0.5
