@@ -20,6 +20,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.info": ("info",),
     "hookseg.cli.annotations": ("annotations",),
     "hookseg.cli.cohort": ("cohort",),
+    "hookseg.cli.demo_cohort": ("demo-cohort",),
     "hookseg.cli.augment": ("augment", "augment-gallery"),
     "hookseg.cli.train": ("train",),
     "hookseg.cli.predict": ("predict",),
