@@ -44,6 +44,9 @@ class TrainSpec:
     seed: int = 0
     backup_every: int = 20  # steps between mid-epoch backups (resume after kill -9)
     run_eagerly: bool = False  # tests: skips TF's 60-120 s graph build for a handful of steps
+    # BatchNorm moving-average momentum. Keras' 0.99 needs thousands of steps before inference-mode statistics
+    # match the weights; a schedule of a few hundred steps (the demo) needs ~0.9. None keeps the model's own.
+    bn_momentum: float | None = None
 
 
 @dataclass(frozen=True)

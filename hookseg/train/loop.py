@@ -36,16 +36,39 @@ def build_model(config: StageConfig, init_model: Path | None) -> keras.Model:
     return create_model(config.model.arch, **config.model.kwargs)
 
 
+def set_bn_momentum(model: keras.Model, momentum: float) -> int:
+    """Set every BatchNormalization's momentum, inside nested models and custom layers too.
+
+    Keras 3 has no public recursive layer walk; ``_flatten_layers`` is what its own summary and saving use.
+    """
+    layers = [l for l in model._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]  # noqa: SLF001
+    for layer in layers:
+        layer.momentum = momentum
+    return len(layers)
+
+
+def output_keys(model: keras.Model) -> list[str]:
+    """The keys labels must use: the output dict's keys ("final", "context"), not the layer names."""
+    return list(model.output) if isinstance(model.output, dict) else list(model.output_names)
+
+
+def num_classes_of(model: keras.Model) -> int:
+    final = model.output["final"] if isinstance(model.output, dict) else model.output
+    return int(final.shape[-1])
+
+
 def compile_model(model: keras.Model, config: StageConfig) -> None:
     from hookseg.losses import branch_losses  # noqa: PLC0415
     from hookseg.metrics import iou_metrics  # noqa: PLC0415
 
     t = config.train
-    outputs = list(model.output_names)
+    if t.bn_momentum is not None:
+        log.info("BatchNorm momentum %.3f on %d layers", t.bn_momentum, set_bn_momentum(model, t.bn_momentum))
+    outputs = output_keys(model)
     losses, weights = branch_losses(outputs, t.class_weights, {k: v for k, v in t.branch_weights.items()
                                                                if k in outputs})
     schedule = StepwiseCyclicLR(t.lr0, t.steps_per_cycle, t.steps_per_stair, t.stair_decay, t.cycle_decay)
-    num_classes = model.output_shape[0][-1] if isinstance(model.output_shape, list) else model.output_shape[-1]
+    num_classes = num_classes_of(model)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=schedule),
         loss=losses,
@@ -123,7 +146,7 @@ def train_stage(
     train_ds, val_ds = make_datasets(config, manifest, labels, work_dir, augment)
     model = build_model(config, init_model)
     compile_model(model, config)
-    num_classes = int(model.output_shape[0][-1] if isinstance(model.output_shape, list) else model.output_shape[-1])
+    num_classes = num_classes_of(model)
     with start_run(stage=stage, config=config.as_dict(), run_id_file=work_dir / "mlflow_run_id",
                    tags=mlflow_tags) as run:
         callbacks = [

@@ -97,3 +97,16 @@ def test_kill_9_mid_training_then_rerun_continues(cohort, tmp_path):
     metrics = json.loads((work / "metrics.json").read_text())
     first_run_id = (work / "mlflow_run_id").read_text().strip()
     assert metrics["mlflow_run_id"] == first_run_id  # the resumed stage logged into the run it started
+
+
+def test_bn_momentum_reaches_every_batchnorm():
+    import keras
+
+    from hookseg.model import create_model
+    from hookseg.train.loop import set_bn_momentum
+
+    model = create_model("munet", encoder="b0", input_size=64, context_ratio=2)
+    count = set_bn_momentum(model, 0.9)
+    found = [layer.momentum for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    assert count == len(found) > 100
+    assert set(found) == {0.9}
