@@ -26,6 +26,12 @@ class TaskFailure:
     error: str
 
 
+def default_workers() -> int | None:
+    """``HOOKSEG_WORKERS`` if set (0 = in process, no Ray), else None (Ray with every CPU)."""
+    value = os.environ.get("HOOKSEG_WORKERS", "").strip()
+    return int(value) if value else None
+
+
 def init_ray(num_cpus: int | None = None) -> None:
     """Join RAY_ADDRESS's cluster, or start a local one sized to ``num_cpus``; idempotent."""
     import ray  # noqa: PLC0415
@@ -84,3 +90,36 @@ def _one_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     message = next((line for line in reversed(text) if line.strip()), type(err).__name__) if text else type(err).__name__
     return message.strip()
+
+
+def run_slides(
+    fn: Callable[..., Any],
+    items: Sequence[str],
+    args: Sequence[tuple[Any, ...]],
+    *,
+    workers: int | None = None,
+    on_result: Callable[[str, Any], None] | None = None,
+) -> tuple[dict[str, Any], list[TaskFailure]]:
+    """``map_slides`` over Ray, or in this process when ``workers == 0`` or there is a single slide.
+
+    In process, a HooksegError fails its slide alone, as it does in a Ray task.
+    """
+    if not items:
+        return {}, []
+    if workers != 0 and len(items) > 1:
+        init_ray(workers)
+        return map_slides(fn, items, args, on_result=on_result)
+    from hookseg.errors import HooksegError  # noqa: PLC0415
+
+    results: dict[str, Any] = {}
+    failures: list[TaskFailure] = []
+    for item, a in zip(items, args, strict=True):
+        try:
+            results[item] = fn(*a)
+        except HooksegError as err:
+            failures.append(TaskFailure(item, _one_line(err)))
+            log.error("%s failed: %s", item, failures[-1].error)
+            continue
+        if on_result is not None:
+            on_result(item, results[item])
+    return results, failures

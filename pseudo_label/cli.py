@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hookseg.cli.options import add_workers_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("pseudo-label", help="pseudo-label every training slide with a model")
@@ -18,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--phase", default=None, help="phase name in params.yaml (e.g. p1)")
     parser.add_argument("--splits", default="train,val")
     parser.add_argument("--classes", default=None)
-    parser.add_argument("--workers", type=int, default=None, help="parallel slides over Ray; 0 = in process")
+    add_workers_option(parser)
     parser.set_defaults(func=run)
 
 

@@ -45,20 +45,9 @@ def label_cohort(
     rasters = {r.slide_id: out_dir / f"{r.slide_id}.tiff" for r in records}
     todo = [r for r in records if not rasters[r.slide_id].with_suffix(".json").exists()]
     args = [(str(model_path.resolve()), r, threshold, str(rasters[r.slide_id]), classes_path) for r in todo]
-    failures: list[TaskFailure] = []
-    if todo and (workers == 0 or len(todo) == 1):
-        from hookseg.errors import HooksegError  # noqa: PLC0415
+    from hookseg.parallel import run_slides  # noqa: PLC0415
 
-        for record, a in zip(todo, args, strict=True):
-            try:
-                label_task(*a)
-            except HooksegError as err:
-                failures.append(TaskFailure(record.slide_id, str(err)))
-    elif todo:
-        from hookseg.parallel import init_ray, map_slides  # noqa: PLC0415
-
-        init_ray(workers)
-        _, failures = map_slides(label_task, [r.slide_id for r in todo], args)
+    _, failures = run_slides(label_task, [r.slide_id for r in todo], args, workers=workers)
     failed = {f.item for f in failures}
     write_json(out_dir / "failures.json", [f.__dict__ for f in failures])
     done = {sid: path for sid, path in rasters.items() if sid not in failed and path.exists()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hookseg.cli.options import add_workers_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("evaluate", help="evaluate a model on a manifest split against ground truth")
@@ -14,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="folder for metrics.json, tables.csv, plots/, predictions/")
     parser.add_argument("--config", default=None, help="prediction settings (default configs/infer.yaml)")
     parser.add_argument("--classes", default=None, help="class map YAML (default configs/classes.yaml)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel slides over Ray; 0 = in process")
+    add_workers_option(parser)
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--run-name", default="evaluate", help="MLflow run name (stage tag)")
     parser.set_defaults(func=run)

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hookseg.cli.options import add_workers_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("predict", help="predict slides: label/probability TIFFs, GeoJSON, overlay")
@@ -17,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mpp", type=float, default=None, help="microns per pixel for slides that lack it")
     parser.add_argument("--config", default=None, help="prediction settings (default configs/infer.yaml)")
     parser.add_argument("--classes", default=None, help="class map YAML (default configs/classes.yaml)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel slides (default: CPUs); 0 = no Ray")
+    add_workers_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -43,25 +45,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipping {len(jobs) - len(todo)} finished slide(s)")
     task_args = [(str(Path(args.model).resolve()), str(path), sid, mpp, str(out), params, args.classes)
                  for sid, path, mpp in todo]
-    failures = []
+    from hookseg.parallel import run_slides  # noqa: PLC0415
+
     bar = tqdm(total=len(todo), desc="slides", unit="slide", file=sys.stderr)
-    if args.workers == 0 or len(todo) <= 1:
-        from hookseg.errors import HooksegError  # noqa: PLC0415
-        from hookseg.parallel import TaskFailure  # noqa: PLC0415
-
-        for (sid, *_), a in zip(todo, task_args, strict=True):
-            try:
-                predict_task(*a)
-            except HooksegError as err:
-                failures.append(TaskFailure(sid, str(err)))
-            bar.update(1)
-    else:
-        from hookseg.parallel import init_ray, map_slides  # noqa: PLC0415
-
-        init_ray(args.workers)
-        _, failures = map_slides(predict_task, [j[0] for j in todo], task_args,
-                                 on_result=lambda item, result: bar.update(1))
-        bar.update(len(failures))
+    _, failures = run_slides(predict_task, [j[0] for j in todo], task_args, workers=args.workers,
+                             on_result=lambda item, result: bar.update(1))
+    bar.update(len(failures))
     bar.close()
     if failures:
         write_json(out / "failures.json", [f.__dict__ for f in failures])

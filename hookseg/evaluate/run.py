@@ -30,25 +30,11 @@ def predict_missing(model_path: Path, records, out: Path, params: InferParams, c
                     workers: int | None) -> list:
     """Predict every record without a finished prediction; returns the failures."""
     from hookseg.infer.worker import predict_task  # noqa: PLC0415
-    from hookseg.parallel import TaskFailure, init_ray, map_slides  # noqa: PLC0415
+    from hookseg.parallel import run_slides  # noqa: PLC0415
 
     todo = [r for r in records if not SlideOutputs(out / r.slide_id).summary.exists()]
     args = [(str(model_path), str(r.path), r.slide_id, r.mpp, str(out), params, classes) for r in todo]
-    if not todo:
-        return []
-    if workers == 0 or len(todo) == 1:
-        from hookseg.errors import HooksegError  # noqa: PLC0415
-
-        failures = []
-        for record, a in zip(todo, args, strict=True):
-            try:
-                predict_task(*a)
-            except HooksegError as err:
-                failures.append(TaskFailure(record.slide_id, str(err)))
-        return failures
-    init_ray(workers)
-    _, failures = map_slides(predict_task, [r.slide_id for r in todo], args)
-    return failures
+    return run_slides(predict_task, [r.slide_id for r in todo], args, workers=workers)[1]
 
 
 def evaluate(
