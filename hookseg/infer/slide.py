@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class SlideOutputs:
 def predict_slide(
     model: keras.Model, meta: ModelMeta, slide_path: str | Path, out_dir: str | Path, params: InferParams,
     class_map, *, slide_id: str | None = None, mpp: float | None = None,  # noqa: ANN001 - ClassMap
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Predict one slide into ``out_dir/<slide_id>/``; returns (and writes) its summary."""
     start = time.perf_counter()
@@ -62,7 +64,7 @@ def predict_slide(
     outputs.folder.mkdir(parents=True, exist_ok=True)
     scratch = outputs.folder / ".probabilities.npy"
     with open_slide(slide_path, mpp=mpp) as slide:
-        pmap = predict_probabilities(model, meta, slide, scratch, params)
+        pmap = predict_probabilities(model, meta, slide, scratch, params, progress=progress)
         probs = pmap.open()
         out_mpp = pmap.mpp
         factor = max(1, round(params.postprocess_mpp / out_mpp))

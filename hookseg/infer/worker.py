@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from hookseg.infer.params import InferParams
 
@@ -23,4 +26,11 @@ def predict_task(model_path: str, slide_path: str, slide_id: str, mpp: float | N
 
     model, meta = _cached_model(model_path, Path(model_path).stat().st_mtime)
     class_map = ClassMap.from_yaml(classes_path) if classes_path else ClassMap.default()
-    return predict_slide(model, meta, slide_path, out_dir, params, class_map, slide_id=slide_id, mpp=mpp)
+    with tqdm(desc=slide_id, unit="tile", leave=False, mininterval=2.0, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return predict_slide(model, meta, slide_path, out_dir, params, class_map, slide_id=slide_id, mpp=mpp,
+                             progress=progress)
