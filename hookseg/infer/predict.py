@@ -60,9 +60,9 @@ def predict_probabilities(
     stripe = _Stripe(width, size, classes, probs)
     done = 0
     for batch_tiles, batch in _prefetched(slide, meta, tiles, params):
-        output = model.predict_on_batch(batch)
+        output = model.predict_on_batch(_padded(batch, params.batch_size))
         final = output["final"] if isinstance(output, dict) else (output[0] if isinstance(output, list) else output)
-        final = np.asarray(keras.ops.convert_to_numpy(final), dtype=np.float32)
+        final = np.asarray(keras.ops.convert_to_numpy(final), dtype=np.float32)[: len(batch_tiles)]
         for (x, y), p in zip(batch_tiles, final, strict=True):
             stripe.add(x, y, p, weights)
         done += len(batch_tiles)
@@ -86,6 +86,14 @@ def _prefetched(
             if ahead < len(batches):
                 pending.append(pool.submit(_read_batch, slide, meta, batches[ahead]))
             yield tile_batch, batch
+
+
+def _padded(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """Pad a short last batch to the full batch size: a new input shape would make TF retrace the model."""
+    missing = size - len(batch["target"])
+    if missing <= 0:
+        return batch
+    return {k: np.concatenate([v, np.zeros((missing, *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
 
 
 def _read_batch(slide: SlideReader, meta: ModelMeta, tiles: list[tuple[int, int]]) -> dict[str, np.ndarray]:
