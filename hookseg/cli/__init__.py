@@ -26,6 +26,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.predict": ("predict",),
     "hookseg.cli.evaluate": ("evaluate",),
     "pseudo_label.cli": ("pseudo-label",),
+    "stylegan_aug.cli": ("stylegan",),
     "hookseg.cli.report": ("report",),
     "hookseg.cli.pipeline": ("pipeline",),
 }

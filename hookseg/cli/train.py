@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr0", type=float, default=None, help="override train.lr0")
     parser.add_argument("--class-weights", default=None, help="override: 'dynamic' or comma list, e.g. 1,2,1")
     parser.add_argument("--augment", default=None, help="override: comma list of presets ('' = none)")
+    parser.add_argument("--style-bank", default=None, help="stylegan_aug bank for the `gan` preset ('none' = off)")
     parser.set_defaults(func=run)
 
 
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["class_weights"] = cw if cw == "dynamic" else [float(v) for v in cw.split(",")]
     if args.augment is not None:
         overrides["augment"] = [p for p in args.augment.split(",") if p]
+    if args.style_bank is not None:
+        overrides["style_bank"] = args.style_bank
     config = config.with_train(**overrides)
     manifest = read_manifest(args.manifest)
     work = Path(args.work)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 
 from hookseg.train.config import StageConfig
 
+log = logging.getLogger(__name__)
+
 
 def build_augment(config: StageConfig) -> Callable | None:
+    """PairedAugment for the stage's presets; a style bank fills the `gan` slot when one is given."""
     presets = list(config.train.augment)
     if not presets:
         return None
@@ -15,4 +20,11 @@ def build_augment(config: StageConfig) -> Callable | None:
 
     fov = config.fov
     ratio = (fov.context_mpp / fov.mpp) if fov.context_mpp else 1.0
-    return PairedAugment(presets, ratio=ratio, seed=config.train.seed)
+    augment = PairedAugment(presets, ratio=ratio, seed=config.train.seed)
+    bank_path = config.train.style_bank or os.environ.get("HOOKSEG_STYLE_BANK")
+    if bank_path and bank_path.lower() != "none":
+        from stylegan_aug.bank import load_bank  # noqa: PLC0415
+
+        if augment.attach_style_bank(load_bank(bank_path)) == 0:
+            log.warning("style bank %s given, but presets %s have no `gan` slot", bank_path, presets)
+    return augment

@@ -47,6 +47,7 @@ class TrainSpec:
     # BatchNorm moving-average momentum. Keras' 0.99 needs thousands of steps before inference-mode statistics
     # match the weights; a schedule of a few hundred steps (the demo) needs ~0.9. None keeps the model's own.
     bn_momentum: float | None = None
+    style_bank: str | None = None  # stylegan_aug bank for the `gan` preset (also $HOOKSEG_STYLE_BANK)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ def free_port() -> int:
 def ray_cluster(tmp_path):
     port = free_port()
     temp_dir = Path("/tmp") / f"hookseg-ray-{os.getpid()}"
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # Ray 2.60 authenticates with a token by default; say so on both sides (head and driver), so the test does
+    # not depend on how each side would resolve the default.
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TF_CPP_MIN_LOG_LEVEL": "3", "RAY_AUTH_MODE": "token"}
     start = subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
                             "--num-cpus", "2", "--include-dashboard", "false", "--temp-dir", str(temp_dir),
                             "--disable-usage-stats"], env=env, capture_output=True, text=True, timeout=180)
@@ -52,7 +54,7 @@ def test_cluster_labels_equal_local_and_bad_slide_is_reported(colour_model, ray_
     manifest_path = banded_cohort(tmp_path / "cohort", {"a": "train", "b": "train", "c": "val"}, size=(768, 512))
     # A slide that cannot be read: the task fails, is reported, and the others' labels are kept.
     (tmp_path / "cohort" / "b.tif").write_bytes(b"II*\x00broken")
-    base_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow",
+    base_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow", "RAY_AUTH_MODE": "token",
                 "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     base_env.pop("RAY_ADDRESS", None)
     common = ["--model", str(model_path), "--manifest", str(manifest_path), "--threshold", "0.6"]
