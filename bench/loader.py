@@ -16,8 +16,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-
 from hookseg.cohort import read_manifest  # noqa: E402
 from hookseg.sampling import FieldOfView, IndexParams, PatchDataset, build_index, sources_from_records  # noqa: E402
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from functools import lru_cache
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -66,3 +67,14 @@ def load_model(path: str | Path) -> tuple[keras.Model, ModelMeta]:
     import hookseg.model  # noqa: F401, PLC0415
 
     return keras.saving.load_model(path, compile=False, safe_mode=True), meta
+
+
+def load_model_cached(path: str | Path) -> tuple[keras.Model, ModelMeta]:
+    """``load_model`` once per process (and again if the file changes): Ray workers serve many slides."""
+    path = Path(path).resolve()
+    return _load_model_keyed(str(path), path.stat().st_mtime)
+
+
+@lru_cache(maxsize=2)
+def _load_model_keyed(path: str, mtime: float) -> tuple[keras.Model, ModelMeta]:
+    return load_model(path)

@@ -8,7 +8,6 @@ the phase goes on.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +18,13 @@ from hookseg.parallel import TaskFailure
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=2)
-def _cached(model_path: str, mtime: float):  # noqa: ANN202 - (model, meta), loaded once per worker process
-    from hookseg.model_io import load_model  # noqa: PLC0415
-
-    return load_model(model_path)
-
-
 def label_task(model_path: str, record, threshold: float, out: str, classes_path: str | None) -> dict[str, Any]:  # noqa: ANN001
     from hookseg.annotations import ClassMap  # noqa: PLC0415
     from pseudo_label.labeller import label_slide  # noqa: PLC0415
 
-    model, meta = _cached(model_path, Path(model_path).stat().st_mtime)
+    from hookseg.model_io import load_model_cached  # noqa: PLC0415
+
+    model, meta = load_model_cached(model_path)
     class_map = ClassMap.from_yaml(classes_path) if classes_path else ClassMap.default()
     return label_slide(model, meta, record, threshold, Path(out), class_map)
 
