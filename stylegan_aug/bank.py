@@ -193,8 +193,12 @@ def write_bank(path: str | Path, generators: Sequence[str | Path],
     return path
 
 
-def load_bank(path: str | Path) -> StyleBank:
-    """A bank from a generator folder, a folder holding ``bank.json``, or a bank JSON file."""
+def load_bank(path: str | Path) -> StyleBank | None:
+    """A bank from a generator folder, a folder holding ``bank.json``, or a bank JSON file.
+
+    A bank file with ``"generators": []`` is the empty bank and loads as None (the ``gan`` slot stays a
+    no-op). Why: a DVC phase names its bank as a dependency, and phases without styles need a real file.
+    """
     path = Path(path)
     if path.is_dir() and (path / META_FILE).is_file():
         return StyleBank([path])
@@ -209,8 +213,10 @@ def load_bank(path: str | Path) -> StyleBank:
     except json.JSONDecodeError as err:
         msg = f"{path}: invalid JSON ({err.msg} at line {err.lineno})"
         raise ConfigError(msg, path=path) from None
-    if data.get("format") != BANK_FORMAT or not data.get("generators"):
+    if data.get("format") != BANK_FORMAT or not isinstance(data.get("generators"), list):
         msg = f"{path}: expected format {BANK_FORMAT!r} with a `generators` list. Received: {sorted(data)}"
         raise ConfigError(msg, path=path)
+    if not data["generators"]:
+        return None
     folders = [p if Path(p).is_absolute() else path.parent / p for p in data["generators"]]
     return StyleBank(folders, data.get("weights"))

@@ -25,6 +25,7 @@ def build_augment(config: StageConfig) -> Callable | None:
     if bank_path and bank_path.lower() != "none":
         from stylegan_aug.bank import load_bank  # noqa: PLC0415
 
-        if augment.attach_style_bank(load_bank(bank_path)) == 0:
+        bank = load_bank(bank_path)  # None for the empty bank (configs/style_bank_empty.json)
+        if bank is not None and augment.attach_style_bank(bank) == 0:
             log.warning("style bank %s given, but presets %s have no `gan` slot", bank_path, presets)
     return augment

@@ -23,13 +23,14 @@ BIN = Path(sys.executable).parent
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("hookseg", "pseudo_label", "configs"):
+    for folder in ("hookseg", "pseudo_label", "stylegan_aug", "configs"):
         shutil.copytree(REPO / folder, root / folder, ignore=ignore)  # the stages' code dependencies
     shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["profile"] = "configs/smoke.yaml"
     params["cohort"].update({"slides": 6, "new_domain": 2, "size": 1024, "seed": 3})
     params["train_base"]["epochs"] = 1
+    params["stylegan"].update({"profile": "smoke", "steps": 4})
     for phase in params["phases"].values():
         phase["epochs"] = 1
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -60,6 +61,20 @@ def test_every_stage_ran_and_the_phase_table_exists(project):
     assert len(new_domain) == 2
     assert (root / "predictions" / "new_domain" / new_domain[0] / "regions.geojson").exists()
     assert "mlflow ui" in result.stdout
+
+
+def test_phases_4_and_5_draw_from_the_stylegan_stage_bank(project):
+    root, _, result = project
+    bank = json.loads((root / "stylegan" / "bank.json").read_text())
+    assert bank["generators"] == ["generator"]
+    meta = json.loads((root / "stylegan" / "generator" / "stylegan.json").read_text())
+    assert meta["targets"] == ["DS7"]
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    for phase, uses_bank in {"p1": False, "p3": False, "p4": True, "p5": True}.items():
+        deps = {d["path"] for d in lock[f"train@{phase}"]["deps"]}
+        assert ("stylegan/bank.json" in deps) is uses_bank, (phase, deps)
+    # the generator really ran inside the phase's loader (the `gan` slot fired at least once)
+    assert "style bank: loaded 1 generator(s)" in result.stdout + result.stderr
 
 
 def test_rerun_is_a_no_op_and_a_phase_change_reruns_only_its_descendants(project):
@@ -97,7 +112,9 @@ def test_mlflow_has_a_parent_run_with_a_child_per_stage(project):
     assert len(parents) == 1
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     stages = {r.data.tags["stage"] for r in children}
-    assert {"base", "p1", "p5", "evaluate-base", "evaluate-p5", "report"} <= stages
+    assert {"stylegan", "base", "p1", "p5", "evaluate-base", "evaluate-p5", "report"} <= stages
+    p4 = next(r for r in children if r.data.tags["stage"] == "p4")
+    assert p4.data.params["train.style_bank"] == "stylegan/bank.json"
     evaluation = next(r for r in children if r.data.tags["stage"] == "evaluate-p5")
     assert any(k.startswith("iou.tumour.test.stain.") for k in evaluation.data.metrics)
     assert "mean_iou.new_domain" in evaluation.data.metrics

@@ -117,3 +117,21 @@ def test_cli_bank_and_eval(trained_generator, two_domain_manifest, tmp_path, cap
     report = json.loads((tmp_path / "m.json").read_text())["DS1->DS3"]
     assert 0 <= report["ssim_mean"] <= 1
     assert "DS1->DS3: SSIM" in capsys.readouterr().out
+
+
+def test_empty_bank_file_turns_the_slot_off_and_a_real_bank_fills_it(trained_generator, tmp_path):
+    from hookseg.config import CONFIG_DIR
+    from hookseg.train.augment_hook import build_augment
+    from hookseg.train.config import load_stage_config
+
+    empty = CONFIG_DIR / "style_bank_empty.json"  # what the DVC phases without styles depend on
+    assert load_bank(empty) is None
+    base = load_stage_config(CONFIG_DIR / "smoke.yaml", "master").with_train(augment=["gan"])
+    slots = build_augment(base.with_train(style_bank=str(empty))).pipeline.style_slots()
+    assert [slot.bank for slot in slots] == [None]
+    path = write_bank(tmp_path / "bank.json", [trained_generator])
+    slots = build_augment(base.with_train(style_bank=str(path))).pipeline.style_slots()
+    assert len(slots) == 1 and slots[0].bank.style_names() == ["DS1->DS3"]
+    (tmp_path / "broken.json").write_text(json.dumps({"format": "hookseg-stylegan-bank/1"}))
+    with pytest.raises(ConfigError, match="broken.json: expected format"):
+        load_bank(tmp_path / "broken.json")
