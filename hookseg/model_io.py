@@ -16,7 +16,7 @@ import keras
 
 from hookseg.errors import ConfigError
 from hookseg.io import atomic_path
-from hookseg.sampling.dataset import FieldOfView
+from hookseg.sampling.views import FieldOfView
 
 META_MEMBER = "hookseg.json"
 

@@ -67,8 +67,7 @@ def label_slide(
 
     height, width = pmap.shape[:2]
     write_pyramid(out, (width, height), tile, mpp=pmap.mpp, channels=1, labels=True, compression="zlib")
-    del probs
-    scratch.unlink(missing_ok=True)
+    scratch.unlink(missing_ok=True)  # POSIX: the read-only mapping of `probs` stays valid until it is freed
     total = counts.sum()
     summary = {
         "slide_id": record.slide_id,

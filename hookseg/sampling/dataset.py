@@ -10,8 +10,6 @@ batches, on any number of workers, in any order.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -20,28 +18,12 @@ import pandas as pd
 
 from hookseg.sampling.balance import BalancedSampler
 from hookseg.sampling.labels import open_labels, read_labels_at_center
+from hookseg.sampling.views import FieldOfView, SlideSource
 from hookseg.slides import open_slide
 from hookseg.slides.base import SlideReader
 
 # (target, target_labels, context, context_labels, rng) -> the same four arrays, augmented
 Augment = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
-
-
-@dataclass(frozen=True)
-class SlideSource:
-    """Where one slide's pixels and labels live."""
-
-    path: str
-    labels: str
-    mpp: float | None = None
-
-
-@dataclass(frozen=True)
-class FieldOfView:
-    size: int = 512
-    mpp: float = 0.5
-    context_size: int = 512
-    context_mpp: float | None = 2.0  # None: single-resolution model (no context input)
 
 
 class PatchDataset(keras.utils.PyDataset):
@@ -127,11 +109,3 @@ class PatchDataset(keras.utils.PyDataset):
             source = self.sources[slide_id]
             self._readers[slide_id] = (open_slide(source.path, mpp=source.mpp), open_labels(source.labels))
         return self._readers[slide_id]
-
-
-def sources_from_records(records, labels: Mapping[str, Path]) -> dict[str, SlideSource]:  # noqa: ANN001
-    """SlideSource per manifest record that has a label raster."""
-    return {
-        r.slide_id: SlideSource(str(r.path), str(labels[r.slide_id]), r.mpp)
-        for r in records if r.slide_id in labels
-    }
