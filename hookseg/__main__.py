@@ -1,1 +1,3 @@
-from hookseg.cli import main; raise SystemExit(main())
+from hookseg.cli import main
+
+raise SystemExit(main())

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import zipfile
-from functools import lru_cache
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import keras

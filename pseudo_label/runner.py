@@ -20,9 +20,8 @@ log = logging.getLogger(__name__)
 
 def label_task(model_path: str, record, threshold: float, out: str, classes_path: str | None) -> dict[str, Any]:  # noqa: ANN001
     from hookseg.annotations import ClassMap  # noqa: PLC0415
-    from pseudo_label.labeller import label_slide  # noqa: PLC0415
-
     from hookseg.model_io import load_model_cached  # noqa: PLC0415
+    from pseudo_label.labeller import label_slide  # noqa: PLC0415
 
     model, meta = load_model_cached(model_path)
     class_map = ClassMap.from_yaml(classes_path) if classes_path else ClassMap.default()

@@ -54,7 +54,7 @@ def _log_to_parent(table: dict, markdown: Path) -> None:
     from hookseg.tracking import start_run  # noqa: PLC0415
 
     with start_run(stage="report", config={"models": list(table)}):
-        for step, (name, cohorts) in enumerate(table.items()):
+        for step, cohorts in enumerate(table.values()):
             for cohort, values in cohorts.items():
                 mlflow.log_metrics({f"{k}.{cohort}": v for k, v in values.items()}, step=step)
         mlflow.log_artifact(str(markdown))

@@ -18,7 +18,12 @@ import numpy as np
 from hookseg.infer.params import InferParams
 from hookseg.infer.postprocess import clean_regions, coarse_probabilities, labels_from_probs
 from hookseg.infer.predict import predict_probabilities
-from hookseg.infer.writers import write_label_tiff, write_overlay_png, write_probability_tiff, write_regions_geojson
+from hookseg.infer.writers import (
+    write_label_tiff,
+    write_overlay_png,
+    write_probability_tiff,
+    write_regions_geojson,
+)
 from hookseg.io import write_json
 from hookseg.model_io import ModelMeta
 from hookseg.slides import open_slide

@@ -14,7 +14,6 @@ def predict_task(model_path: str, slide_path: str, slide_id: str, mpp: float | N
                  params: InferParams, classes_path: str | None) -> dict[str, Any]:
     from hookseg.annotations import ClassMap  # noqa: PLC0415
     from hookseg.infer.slide import predict_slide  # noqa: PLC0415
-
     from hookseg.model_io import load_model_cached  # noqa: PLC0415
 
     model, meta = load_model_cached(model_path)

@@ -27,7 +27,13 @@ from hookseg.synth.labels import FINE_LABELS
 from hookseg.synth.layout import make_layout
 from hookseg.synth.scanner import NEW_DOMAIN_SCANNER, TRAINING_SCANNERS, get_scanner
 from hookseg.synth.stain import (
-    IHC_STAINS, LABS, NEW_DOMAIN_SOURCE, SOURCE_SCANNER, TRAINING_SOURCES, draw_scores, slide_stain,
+    IHC_STAINS,
+    LABS,
+    NEW_DOMAIN_SOURCE,
+    SOURCE_SCANNER,
+    TRAINING_SOURCES,
+    draw_scores,
+    slide_stain,
 )
 
 log = logging.getLogger(__name__)

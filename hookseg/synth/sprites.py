@@ -78,7 +78,7 @@ class SpriteAtlas:
         self.base: dict[Kind, int] = {}
         for kind, shape in SHAPES.items():
             self.base[kind] = len(self.sprites)
-            for v in range(VARIANTS):
+            for _ in range(VARIANTS):
                 harmonics = [(k, shape.irregular * rng.uniform(0.2, 1.0) / (k - 1),
                               rng.uniform(0, 2 * math.pi)) for k in range(2, 6)]
                 for r in range(ROTATIONS):

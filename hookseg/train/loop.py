@@ -41,7 +41,7 @@ def set_bn_momentum(model: keras.Model, momentum: float) -> int:
 
     Keras 3 has no public recursive layer walk; ``_flatten_layers`` is what its own summary and saving use.
     """
-    layers = [l for l in model._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]  # noqa: SLF001
+    layers = [x for x in model._flatten_layers() if isinstance(x, keras.layers.BatchNormalization)]  # noqa: SLF001
     for layer in layers:
         layer.momentum = momentum
     return len(layers)
