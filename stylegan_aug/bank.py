@@ -37,19 +37,28 @@ META_FORMAT = "hookseg-stylegan/1"
 BANK_FORMAT = "hookseg-stylegan-bank/1"
 
 
-def read_meta(folder: str | Path) -> dict[str, Any]:
-    """The ``stylegan.json`` of a trained generator folder (source, targets, z_dim, noise layers, ...)."""
-    folder = Path(folder)
-    path = folder / META_FILE
+def _read_json_object(path: Path, *, missing: str) -> dict[str, Any]:
+    """A JSON object from ``path``; a missing, malformed or non-object file is a one-line ConfigError."""
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        msg = (f"{path}: not a trained StyleGAN folder (no {META_FILE}). Expected the --out folder of "
-               "`hookseg stylegan train`")
+        msg = f"{path}: {missing}"
         raise ConfigError(msg, path=path) from None
     except json.JSONDecodeError as err:
         msg = f"{path}: invalid JSON ({err.msg} at line {err.lineno})"
         raise ConfigError(msg, path=path) from None
+    if not isinstance(data, dict):
+        msg = f"{path}: expected a JSON object. Received: {type(data).__name__}"
+        raise ConfigError(msg, path=path)
+    return data
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    """The ``stylegan.json`` of a trained generator folder (source, targets, z_dim, noise layers, ...)."""
+    folder = Path(folder)
+    path = folder / META_FILE
+    meta = _read_json_object(path, missing=(f"not a trained StyleGAN folder (no {META_FILE}). Expected the "
+                                            "--out folder of `hookseg stylegan train`"))
     if meta.get("format") != META_FORMAT or not (folder / GENERATOR_FILE).is_file():
         msg = (f"{path}: expected format {META_FORMAT!r} and {GENERATOR_FILE} beside it. "
                f"Received: format={meta.get('format')!r}")
@@ -204,15 +213,9 @@ def load_bank(path: str | Path) -> StyleBank | None:
         return StyleBank([path])
     if path.is_dir():
         path = path / BANK_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        msg = (f"{path}: no style bank here. Expected a generator folder ({META_FILE} + {GENERATOR_FILE}), "
-               f"a folder with {BANK_FILE}, or a bank JSON file")
-        raise ConfigError(msg, path=path) from None
-    except json.JSONDecodeError as err:
-        msg = f"{path}: invalid JSON ({err.msg} at line {err.lineno})"
-        raise ConfigError(msg, path=path) from None
+    data = _read_json_object(path, missing=(f"no style bank here. Expected a generator folder ({META_FILE} "
+                                            f"+ {GENERATOR_FILE}), a folder with {BANK_FILE}, or a bank "
+                                            "JSON file"))
     if data.get("format") != BANK_FORMAT or not isinstance(data.get("generators"), list):
         msg = f"{path}: expected format {BANK_FORMAT!r} with a `generators` list. Received: {sorted(data)}"
         raise ConfigError(msg, path=path)

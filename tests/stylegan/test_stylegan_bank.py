@@ -135,3 +135,6 @@ def test_empty_bank_file_turns_the_slot_off_and_a_real_bank_fills_it(trained_gen
     (tmp_path / "broken.json").write_text(json.dumps({"format": "hookseg-stylegan-bank/1"}))
     with pytest.raises(ConfigError, match="broken.json: expected format"):
         load_bank(tmp_path / "broken.json")
+    (tmp_path / "list.json").write_text("[]")
+    with pytest.raises(ConfigError, match="list.json: expected a JSON object. Received: list"):
+        load_bank(tmp_path / "list.json")
