@@ -50,12 +50,16 @@ def banded_cohort(folder: Path, splits: dict[str, str], **kwargs) -> Path:
         rows.append({"slide_id": name, "path": slide.name, "stain": ["ER", "HER2"][number % 2],
                      "scanner": "A", "source": "DS1", "split": split, "patient_id": f"P{number}",
                      "annotations": "", "ground_truth": f"gt/{name}.tiff"})
-    manifest = folder / "manifest.csv"
-    with manifest.open("w", newline="") as fh:
+    return write_manifest_rows(folder / "manifest.csv", rows)
+
+
+def write_manifest_rows(path: Path, rows: list[dict]) -> Path:
+    """A manifest CSV whose columns are the first row's keys."""
+    with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return manifest
+    return path
 
 
 SCALE = 0.0003  # logits: band colours are certain, glass (nearest to pale stroma) is not

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest  # noqa: E402
 
 from hookseg.slides import write_pyramid  # noqa: E402
 from stylegan_aug.config import DataConfig, ModelConfig, StyleGANConfig, TrainConfig  # noqa: E402
+from tests.factories import write_manifest_rows  # noqa: E402
 
 # Each domain: (nucleus colour, stroma colour); glass is 245 everywhere outside a tissue disc.
 DOMAINS = {"DS1": ((70, 60, 150), (200, 180, 220)), "DS3": ((150, 40, 80), (235, 160, 190))}
@@ -43,12 +43,7 @@ def two_domain_manifest(tmp_path_factory) -> Path:
                              lambda x, y, w, h, image=image: image[y : y + h, x : x + w], mpp=1.0)
         rows.append({"slide_id": source, "path": path.name, "stain": "ER", "scanner": "AB"[number],
                      "source": source, "split": "train", "patient_id": f"P{number}", "annotations": ""})
-    manifest = folder / "manifest.csv"
-    with manifest.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return manifest
+    return write_manifest_rows(folder / "manifest.csv", rows)
 
 
 def tiny_config(steps: int = 2) -> StyleGANConfig:
