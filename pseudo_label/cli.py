@@ -1,4 +1,4 @@
-"""``hookseg pseudo-label`` (also ``python -m pseudo_label``): label a cohort's training slides with a model."""
+"""``hookseg pseudo-label`` (also ``python -m pseudo_label``): label the training slides with model k-1."""
 
 from __future__ import annotations
 
@@ -25,19 +25,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookseg.cohort import read_manifest  # noqa: PLC0415
-    from hookseg.errors import ConfigError  # noqa: PLC0415
-    from hookseg.io import write_json  # noqa: PLC0415
-    from pseudo_label.labeller import read_summary  # noqa: PLC0415
-    from pseudo_label.runner import label_cohort  # noqa: PLC0415
-    from pseudo_label.schedule import get_phase  # noqa: PLC0415
+    from hookseg.errors import ConfigError
 
-    threshold = args.threshold
-    if threshold is None:
-        if not (args.params and args.phase):
-            msg = "give --threshold, or --params and --phase to read it from the schedule"
-            raise ConfigError(msg)
-        threshold = get_phase(args.params, args.phase).threshold
+    threshold = _threshold(args)
+    if not Path(args.model).is_file():
+        msg = f"{args.model}: model not found; train it first (`dvc repro`, or `hookseg train --out ...`)"
+        raise ConfigError(msg, path=args.model)
+    # Keras and Ray load only once the arguments are known to be good.
+    from hookseg.cohort import read_manifest
+    from hookseg.io import write_json
+    from pseudo_label.labeller import read_summary
+    from pseudo_label.runner import label_cohort
+
     out = Path(args.out)
     done, failures = label_cohort(Path(args.model), read_manifest(args.manifest), threshold, out,
                                   splits=tuple(args.splits.split(",")), workers=args.workers,
@@ -52,7 +51,20 @@ def run(args: argparse.Namespace) -> int:
     return 0 if done else 1
 
 
+def _threshold(args: argparse.Namespace) -> float:
+    """``--threshold``, else the phase's threshold from the params file (the whole schedule is validated)."""
+    from hookseg.errors import ConfigError
+    from pseudo_label.schedule import get_phase
+
+    if args.threshold is not None:
+        return args.threshold
+    if not (args.params and args.phase):
+        msg = "give --threshold, or --params and --phase to read it from the schedule"
+        raise ConfigError(msg)
+    return get_phase(args.params, args.phase).threshold
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from hookseg.cli import main as hookseg_main  # noqa: PLC0415
+    from hookseg.cli import main as hookseg_main
 
     return hookseg_main(["pseudo-label", *(sys.argv[1:] if argv is None else argv)])

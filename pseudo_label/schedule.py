@@ -1,72 +1,152 @@
-"""The phase schedule (paper 003, Table 8), read from the ``phases`` mapping of params.yaml.
+"""The phase schedule (paper 003, Table 8): the one reader of params.yaml's ``phases`` mapping and ``final``.
 
 Phase k trains the master model on labels made by model k-1 (the base model for phase 1) on every training
 slide: the argmax where the top probability reaches ``threshold``, ignore elsewhere, manual annotations
 winning. Table 8's thresholds fall 0.9 (base predicting for phase 1) to 0.5 (master 4 predicting for
 phase 5); its last value, 0.4, belongs to master 5 labelling a further round, which five phases do not run.
+
+dvc.yaml interpolates every key of a phase (``${item.init}``, ``${item.style_bank}``, ...), so every key is
+required here: a phase this module accepts is a phase ``dvc repro`` can run. ``final`` names the model the
+pipeline ships (``predict_new``, the plots); it must be a phase.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hookseg.config import from_mapping, load_yaml
 from hookseg.errors import ConfigError
+
+BASE = "base"  # the model phase 1 labels with (stage train_base, models/base.keras)
+NO_INIT = "none"  # random init (phase 1's master is a new architecture)
+_NAME = re.compile(r"[A-Za-z0-9_-]+")  # phase names become stage keys and paths: models/<name>.keras
 
 
 @dataclass(frozen=True)
 class Phase:
     name: str
-    prev: str  # "base" or an earlier phase's name
+    prev: str  # "base" or an earlier phase: the model that labels this phase's data
+    init: str  # "none" (random init) or a phase on the prev chain: the weights training starts from
     threshold: float
     epochs: int
     lr0: float
     class_weights: str  # "dynamic" or a comma list of static weights
-    augment: str  # comma list of augmentation presets
+    augment: str  # comma list of augmentation presets ("" = none)
+    style_bank: str  # bank JSON for the `gan` preset: stylegan/bank.json or configs/style_bank_empty.json
 
 
 @dataclass(frozen=True)
 class _PhaseEntry:
     prev: str
+    init: str
     threshold: float
     epochs: int
     lr0: float
-    class_weights: str = "dynamic"
-    augment: str = "basic"
+    class_weights: str
+    augment: str
+    style_bank: str
 
 
-def phases_from_mapping(mapping: Mapping[str, Any], source: str | Path) -> list[Phase]:
+@dataclass(frozen=True)
+class Schedule:
+    phases: tuple[Phase, ...]
+    final: str  # the shipped model: a phase name
+
+    @property
+    def models(self) -> list[str]:
+        """Every model the pipeline trains and evaluates, in order: base, then the phases."""
+        return [BASE, *(p.name for p in self.phases)]
+
+    def phase(self, name: str, source: str | Path) -> Phase:
+        for phase in self.phases:
+            if phase.name == name:
+                return phase
+        msg = f"{source}:phases: no phase {name!r}. Expected one of: {[p.name for p in self.phases]}"
+        raise ConfigError(msg, path=source)
+
+
+def _fail(source: str | Path, key: str, expected: str, value: Any) -> NoReturn:
+    msg = f"{source}:{key}: expected {expected}. Received: {value!r}"
+    raise ConfigError(msg, path=source)
+
+
+def _ancestors(prev: str, parents: Mapping[str, str]) -> list[str]:
+    """Phases on the prev chain (nearest first), base excluded: their models are upstream of this phase."""
+    chain = []
+    while prev != BASE:
+        chain.append(prev)
+        prev = parents[prev]
+    return chain
+
+
+def _check_entry(name: str, entry: _PhaseEntry, parents: Mapping[str, str], source: str | Path) -> None:
+    key = f"phases.{name}"
+    if entry.prev != BASE and entry.prev not in parents:
+        _fail(source, f"{key}.prev", f"'base' or an earlier phase {sorted(parents)}", entry.prev)
+    # train@<name> depends on models/<prev>.keras only; an init on the prev chain is upstream of it.
+    chain = _ancestors(entry.prev, parents)
+    if entry.init != NO_INIT and entry.init not in chain:
+        _fail(source, f"{key}.init", f"'none' or a phase on the prev chain {chain}", entry.init)
+    if not 0.0 < entry.threshold <= 1.0:
+        _fail(source, f"{key}.threshold", "a probability in (0, 1]", entry.threshold)
+    if entry.epochs < 1:
+        _fail(source, f"{key}.epochs", "an integer >= 1", entry.epochs)
+    if not entry.lr0 > 0.0:
+        _fail(source, f"{key}.lr0", "a learning rate > 0", entry.lr0)
+    if entry.class_weights != "dynamic" and not _is_weight_list(entry.class_weights):
+        expected = "'dynamic' or a comma list of positive numbers"
+        _fail(source, f"{key}.class_weights", expected, entry.class_weights)
+    if not entry.style_bank.endswith(".json"):
+        expected = "a bank JSON path (stylegan/bank.json, configs/style_bank_empty.json)"
+        _fail(source, f"{key}.style_bank", expected, entry.style_bank)
+
+
+def _is_weight_list(text: str) -> bool:
+    try:
+        return all(float(v) > 0.0 for v in text.split(","))
+    except ValueError:
+        return False
+
+
+def phases_from_mapping(mapping: Any, source: str | Path) -> list[Phase]:
     """Validated phases in dependency order; each ``prev`` must be ``base`` or an earlier phase."""
-    phases = []
-    seen = {"base"}
+    if not isinstance(mapping, dict) or not mapping:
+        _fail(source, "phases", "a non-empty mapping of phase name -> settings", mapping)
+    phases: list[Phase] = []
+    parents: dict[str, str] = {}
     for name, entry in mapping.items():
+        if not isinstance(name, str) or name == BASE or not _NAME.fullmatch(name):
+            _fail(source, f"phases.{name}", "a name of letters, digits, '_' or '-', not 'base'", name)
         parsed = from_mapping(_PhaseEntry, entry, source=source, key=f"phases.{name}")
-        if parsed.prev not in seen:
-            msg = f"{source}:phases.{name}.prev: expected 'base' or an earlier phase {sorted(seen - {'base'})}. " \
-                  f"Received: {parsed.prev!r}"
-            raise ConfigError(msg, path=source)
-        if not 0.0 < parsed.threshold <= 1.0:
-            msg = f"{source}:phases.{name}.threshold: expected a probability in (0, 1]. Received: {parsed.threshold}"
-            raise ConfigError(msg, path=source)
+        _check_entry(name, parsed, parents, source)
         phases.append(Phase(name, **parsed.__dict__))
-        seen.add(name)
+        parents[name] = parsed.prev
     return phases
 
 
+def schedule_from_mapping(params: Mapping[str, Any], source: str | Path) -> Schedule:
+    """The ``phases`` and ``final`` keys of a params mapping, validated together."""
+    if "phases" not in params:
+        _fail(source, "phases", "a mapping of phase name -> settings", None)
+    phases = tuple(phases_from_mapping(params["phases"], source))
+    final = params.get("final")
+    names = [p.name for p in phases]
+    if final not in names:
+        _fail(source, "final", f"the phase whose model the pipeline ships, one of {names}", final)
+    return Schedule(phases, final)
+
+
+def load_schedule(params_path: str | Path) -> Schedule:
+    return schedule_from_mapping(load_yaml(params_path), params_path)
+
+
 def load_phases(params_path: str | Path) -> list[Phase]:
-    data = load_yaml(params_path)
-    if "phases" not in data:
-        msg = f"{params_path}: no `phases` mapping"
-        raise ConfigError(msg, path=params_path)
-    return phases_from_mapping(data["phases"], params_path)
+    return list(load_schedule(params_path).phases)
 
 
 def get_phase(params_path: str | Path, name: str) -> Phase:
-    for phase in load_phases(params_path):
-        if phase.name == name:
-            return phase
-    msg = f"{params_path}: no phase {name!r}"
-    raise ConfigError(msg, path=params_path)
+    return load_schedule(params_path).phase(name, params_path)
