@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def throughput(size: int, fov_mpp: float, tmp: Path) -> dict:
     slide_path = make_slide(tmp / "slide.tif", size)
     model = create_model("munet", encoder="b0", input_size=128, context_ratio=4)
     meta = ModelMeta(FieldOfView(size=128, mpp=fov_mpp, context_size=128, context_mpp=fov_mpp * 4))
-    params = InferParams(batch_size=8, prefetch=2)
+    params = replace(InferParams.load(), batch_size=8, prefetch=2)
     with open_slide(slide_path) as slide:
         warm = _read_batch(slide, meta, [(0, 0)] * params.batch_size)
         model.predict_on_batch(warm)  # graph built before timing
@@ -65,7 +66,8 @@ def throughput(size: int, fov_mpp: float, tmp: Path) -> dict:
             "pipeline_slide_mpx_per_s": round(size * size / 1e6 / pipeline_s, 1),
             "output_mpx_per_s": round(output_mpx / pipeline_s, 2),
             "model_only_tiles_per_s": round(1 / model_tile_s, 2),
-            "efficiency": round(tiles_per_s * model_tile_s, 3), "probs_nonzero": bool(np.asarray(pmap.open()).any())}
+            "efficiency": round(tiles_per_s * model_tile_s, 3),
+            "probs_nonzero": bool(np.asarray(pmap.open()).any())}
 
 
 def rss_child(size: int, fov_mpp: float, tmp: str) -> None:
@@ -88,7 +90,8 @@ def rss_child(size: int, fov_mpp: float, tmp: str) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
     with open_slide(slide_path) as slide:
-        pmap = predict_probabilities(model, meta, slide, Path(tmp) / f"probs{size}.npy", InferParams(batch_size=16))
+        pmap = predict_probabilities(model, meta, slide, Path(tmp) / f"probs{size}.npy",
+                                     replace(InferParams.load(), batch_size=16))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"slide_px": size, "tiles": pmap.tiles, "seconds": round(time.perf_counter() - start, 1),
                       "rss_mib_after_imports": round(before), "peak_rss_mib": round(peak)}))
@@ -114,7 +117,8 @@ def main() -> None:
                                 f"from bench.wsi_infer import make_slide; from pathlib import Path; "
                                 f"make_slide(Path({tmp!r}) / 'slide{size}.tif', {size})"], check=True)
                 out = subprocess.run([sys.executable, __file__, "--rss-child", str(size), "--fov-mpp",
-                                      str(args.fov_mpp), "--tmp", tmp], capture_output=True, text=True, check=True)
+                                      str(args.fov_mpp), "--tmp", tmp],
+                                     capture_output=True, text=True, check=True)
                 print(out.stdout.strip().splitlines()[-1])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from pathlib import Path
@@ -111,3 +112,19 @@ def _coerce(hint: Any, value: Any, source: str | Path, key: str) -> Any:
 def _fail(source: str | Path, key: str, expected: Any, value: Any) -> typing.NoReturn:
     msg = f"{source}:{key}: expected {expected}. Received: {value!r}"
     raise ConfigError(msg, path=source)
+
+
+def read_section(cls: type[T], path: str | Path, section: str) -> T:
+    """A file holding one section (``infer:``): another top-level key is an error, not silently ignored."""
+    path = Path(path)
+    data = load_yaml(path)
+    if set(data) != {section}:
+        msg = f"{path}: expected exactly one top-level key {section!r}. Received: {sorted(data)}"
+        raise ConfigError(msg, path=path)
+    return from_mapping(cls, data[section], source=path, key=section)
+
+
+@functools.cache
+def load_section(cls: type[T], path: Path, section: str) -> T:
+    """``read_section`` read once per (class, path): for defaults that many calls (one per slide) ask for."""
+    return read_section(cls, path, section)

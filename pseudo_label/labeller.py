@@ -36,7 +36,7 @@ def label_slide(
     params: InferParams | None = None,
 ) -> dict[str, Any]:
     """Write ``out`` (label raster) and ``out.with_suffix('.json')`` (labelled fraction per class)."""
-    params = params or InferParams()
+    params = params or InferParams.load()  # configs/infer.yaml
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = out.with_name(f".{out.stem}.probabilities.npy")
     with record.open() as slide:

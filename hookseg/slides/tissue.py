@@ -13,24 +13,33 @@ import cv2
 import numpy as np
 from skimage import filters, morphology
 
-from hookseg.config import CONFIG_DIR, from_mapping, load_yaml
+from hookseg.config import CONFIG_DIR, load_section, read_section
 from hookseg.slides.base import SlideReader
+
+DEFAULT_CONFIG = CONFIG_DIR / "slides.yaml"
 
 
 @dataclass(frozen=True)
 class TissueParams:
-    mpp: float = 8.0
-    min_saturation: float = 0.04
-    max_threshold: float = 0.15
-    max_value: float = 0.97
-    closing_um: float = 40.0
-    min_object_um2: float = 20000.0
-    min_hole_um2: float = 20000.0
+    """``configs/slides.yaml:tissue``, the one source of these values (no defaults here)."""
+
+    mpp: float  # resolution the mask is computed at
+    min_saturation: float  # floor under Otsu's threshold
+    max_threshold: float  # cap on Otsu's threshold
+    max_value: float  # near-white (HSV value) is glass
+    closing_um: float
+    min_object_um2: float
+    min_hole_um2: float
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None) -> TissueParams:
-        path = Path(path) if path else CONFIG_DIR / "slides.yaml"
-        return from_mapping(cls, load_yaml(path).get("tissue", {}), source=path, key="tissue")
+        """The ``tissue`` section of ``path`` (default ``configs/slides.yaml``), read now."""
+        return read_section(cls, path or DEFAULT_CONFIG, "tissue")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> TissueParams:
+        """Like ``from_yaml``, read once per path: the no-argument form is every caller's default."""
+        return load_section(cls, Path(path or DEFAULT_CONFIG).resolve(), "tissue")
 
 
 @dataclass(frozen=True)
@@ -64,8 +73,11 @@ def tissue_mask_from_rgb(rgb: np.ndarray, mpp: float, params: TissueParams) -> n
 
 
 def tissue_mask(slide: SlideReader, params: TissueParams | None = None) -> TissueMask:
-    """Tissue mask of the slide's scanned bounds at ``params.mpp`` (coarser if the slide is small)."""
-    params = params or TissueParams()
+    """Tissue mask of the slide's scanned bounds at ``params.mpp`` (coarser if the slide is small).
+
+    ``params`` defaults to ``configs/slides.yaml`` (``TissueParams.load()``).
+    """
+    params = params or TissueParams.load()
     b = slide.bounds
     mpp = max(params.mpp, slide.mpp)
     size = (max(1, round(b.width * slide.mpp / mpp)), max(1, round(b.height * slide.mpp / mpp)))

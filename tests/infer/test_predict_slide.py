@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def band_truth(width: int, height: int, scale: float) -> np.ndarray:
 
 def test_stripe_streaming_equals_full_canvas_blending(colour_model, slide_path, tmp_path):
     model, meta, _ = colour_model
-    params = InferParams(overlap=0.25, batch_size=3, prefetch=2)
+    params = replace(InferParams.load(), overlap=0.25, batch_size=3, prefetch=2)
     with open_slide(slide_path) as slide:
         pmap = predict_probabilities(model, meta, slide, tmp_path / "p.npy", params)
         streamed = np.asarray(pmap.open())
@@ -51,7 +52,8 @@ def test_stripe_streaming_equals_full_canvas_blending(colour_model, slide_path, 
         for x, y in tiles:
             target = slide.read((x * scale, y * scale), (size, size), meta.fov.mpp)[None].astype(np.float32)
             center = ((x + size / 2) * scale, (y + size / 2) * scale)
-            context = slide.read_at_center(center, (size, size), meta.fov.context_mpp)[None].astype(np.float32)
+            context = slide.read_at_center(center, (size, size), meta.fov.context_mpp)[None]
+            context = context.astype(np.float32)
             p = model.predict_on_batch({"target": target, "context": context})["final"][0]
             acc[y : y + size, x : x + size] += p * w[..., None]
             weight[y : y + size, x : x + size] += w
@@ -65,7 +67,8 @@ def test_stripe_streaming_equals_full_canvas_blending(colour_model, slide_path, 
 def test_outputs_are_aligned_and_qupath_ready(colour_model, slide_path, tmp_path):
     model, meta, _ = colour_model
     class_map = ClassMap.default()
-    params = InferParams(min_region_um2=0.0, fill_holes_um2=0.0, postprocess_mpp=4.0, simplify_um=0.0)
+    params = replace(InferParams.load(), min_region_um2=0.0, fill_holes_um2=0.0, postprocess_mpp=4.0,
+                     simplify_um=0.0)
     summary = predict_slide(model, meta, slide_path, tmp_path, params, class_map, slide_id="s1")
     folder = tmp_path / "s1"
     assert json.loads((folder / "summary.json").read_text()) == summary

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from hookseg.errors import ConfigError
 from hookseg.slides import TissueParams, open_slide, tissue_mask
 from hookseg.slides.array_reader import ArrayReader
+from hookseg.slides.tissue import DEFAULT_CONFIG
 
 
 def test_tissue_disc_is_found_and_glass_is_not():
@@ -14,7 +17,7 @@ def test_tissue_disc_is_found_and_glass_is_not():
     image = np.full((2000, 2000, 3), 240, np.uint8)
     rng = np.random.default_rng(0)
     image[disc] = np.array([180, 110, 160]) + rng.integers(-20, 20, (int(disc.sum()), 3))
-    result = tissue_mask(ArrayReader(image, mpp=1.0), TissueParams(mpp=8.0))
+    result = tissue_mask(ArrayReader(image, mpp=1.0), replace(TissueParams.load(), mpp=8.0))
     assert result.mpp == 8.0
     expected = disc[4::8, 4::8]
     iou = (result.mask & expected).sum() / (result.mask | expected).sum()
@@ -36,6 +39,17 @@ def test_params_from_yaml_validate(tmp_path):
     bad.write_text("tissue:\n  mpp: 8\n  colour: red\n")
     with pytest.raises(ConfigError, match="unknown key"):
         TissueParams.from_yaml(bad)
+    bad.write_text("tissue:\n  mpp: 8\n")  # no value comes from code: every key is required
+    with pytest.raises(ConfigError, match=r"tissue\.min_saturation: required key is missing"):
+        TissueParams.from_yaml(bad)
+    bad.write_text(DEFAULT_CONFIG.read_text() + "extra: 1\n")
+    with pytest.raises(ConfigError, match=r"one top-level key 'tissue'. Received: \['extra', 'tissue'\]"):
+        TissueParams.from_yaml(bad)
+
+
+def test_default_params_are_the_file_read_once():
+    assert TissueParams.load() == TissueParams.from_yaml(DEFAULT_CONFIG)
+    assert TissueParams.load() is TissueParams.load(DEFAULT_CONFIG)  # cached per path
 
 
 def test_pale_stroma_stays_tissue_when_glass_is_scarce():
@@ -43,6 +57,6 @@ def test_pale_stroma_stays_tissue_when_glass_is_scarce():
     image[:600, :300] = (230, 180, 200)  # pale stroma, saturation ~0.22
     image[:600, 300:600] = (90, 40, 120)
     image[:600, 600:] = (200, 120, 60)
-    result = tissue_mask(ArrayReader(image, mpp=1.0), TissueParams(mpp=8.0))
+    result = tissue_mask(ArrayReader(image, mpp=1.0), replace(TissueParams.load(), mpp=8.0))
     assert result.mask[:70, :35].all()  # the pale band
     assert not result.mask[80:].any()  # the glass
