@@ -1,4 +1,4 @@
-"""StyleGAN settings: ``configs/stylegan.yaml`` profiles (``demo``, ``paper``) into frozen dataclasses."""
+"""StyleGAN settings: ``configs/stylegan.yaml`` profiles (demo, smoke, paper) as frozen dataclasses."""
 
 from __future__ import annotations
 
@@ -17,48 +17,50 @@ DEFAULT_CONFIG = CONFIG_DIR / "stylegan.yaml"
 class DataConfig:
     """Patches: ``size`` px at one of ``mpps`` (um/px), centred in tissue; ``pool`` kept per domain."""
 
-    size: int = 64
-    mpps: tuple[float, ...] = (2.0,)
-    pool: int = 1024
-    eval_patches: int = 128
-    splits: tuple[str, ...] = ("train", "val", "new_domain")
-    min_tissue: float = 0.5
+    size: int
+    mpps: tuple[float, ...]
+    pool: int
+    eval_patches: int
+    splits: tuple[str, ...]
+    min_tissue: float
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    channels: tuple[int, ...] = (32, 64, 128, 128)
-    d_channels: tuple[int, ...] = (32, 64, 128, 128)
-    z_dim: int = 64
-    w_dim: int = 64
-    mapping_layers: int = 4
-    residual: bool = True
+    channels: tuple[int, ...]
+    d_channels: tuple[int, ...]
+    z_dim: int
+    w_dim: int
+    mapping_layers: int
+    residual: bool
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 600
-    batch_size: int = 8
-    g_lr: float = 0.002
-    d_lr: float = 0.002
-    beta_1: float = 0.0
-    beta_2: float = 0.99
-    ssim_weight: float = 2.0
-    r1_gamma: float = 0.1
-    r1_every: int = 4
-    ema_beta: float = 0.99
-    log_every: int = 10
-    sample_every: int = 200
-    checkpoint_every: int = 100
-    seed: int = 0
-    eager: bool = False
+    steps: int
+    batch_size: int
+    g_lr: float
+    d_lr: float
+    beta_1: float
+    beta_2: float
+    ssim_weight: float
+    r1_gamma: float
+    r1_every: int
+    ema_beta: float
+    log_every: int
+    sample_every: int
+    checkpoint_every: int
+    seed: int
+    eager: bool
 
 
 @dataclass(frozen=True)
 class StyleGANConfig:
-    data: DataConfig = dataclasses.field(default_factory=DataConfig)
-    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    """One profile of ``configs/stylegan.yaml``, the one source of these values: no field has a default."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -49,9 +49,11 @@ def two_domain_manifest(tmp_path_factory) -> Path:
 def tiny_config(steps: int = 2) -> StyleGANConfig:
     return StyleGANConfig(
         data=DataConfig(size=32, mpps=(2.0,), pool=16, eval_patches=8, splits=("train",), min_tissue=0.3),
-        model=ModelConfig(channels=(8, 16), d_channels=(8, 16), z_dim=8, w_dim=8, mapping_layers=1),
-        train=TrainConfig(steps=steps, batch_size=4, log_every=1, sample_every=2, checkpoint_every=1,
-                          r1_every=2, eager=True),
+        model=ModelConfig(channels=(8, 16), d_channels=(8, 16), z_dim=8, w_dim=8, mapping_layers=1,
+                          residual=True),
+        train=TrainConfig(steps=steps, batch_size=4, g_lr=0.002, d_lr=0.002, beta_1=0.0, beta_2=0.99,
+                          ssim_weight=2.0, r1_gamma=0.1, r1_every=2, ema_beta=0.99, log_every=1,
+                          sample_every=2, checkpoint_every=1, seed=0, eager=True),
     )
 
 

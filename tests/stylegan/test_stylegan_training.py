@@ -11,7 +11,7 @@ import pytest
 from hookseg.cohort import read_manifest
 from hookseg.errors import ConfigError
 from stylegan_aug.checkpoint import load_checkpoint
-from stylegan_aug.config import load_config
+from stylegan_aug.config import DEFAULT_CONFIG, load_config
 from stylegan_aug.networks import build_discriminator, build_generator
 from stylegan_aug.step_tf import TFGANSteps
 from stylegan_aug.train import train_stylegan
@@ -103,7 +103,7 @@ def test_config_profiles_load_and_validate(tmp_path):
     assert demo.data.size % 2 ** (len(demo.model.channels) - 1) == 0
     assert paper.data.size > demo.data.size and paper.model.z_dim == 512
     bad = tmp_path / "bad.yaml"
-    bad.write_text("demo:\n  data: {size: 60}\n")
+    bad.write_text(DEFAULT_CONFIG.read_text().replace("size: 64", "size: 60", 1))  # demo's size
     with pytest.raises(ConfigError, match="multiple of 8"):
         load_config(bad, "demo")
     with pytest.raises(ConfigError, match="no profile"):
