@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+PARAMS = Path("params.yaml")  # the pipeline spec, beside dvc.yaml in the directory `dvc repro` runs in
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("pipeline", help="run the DVC pipeline under one MLflow parent run")
@@ -21,14 +23,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import mlflow  # noqa: PLC0415
+    import mlflow
 
-    from hookseg.tracking import start_run  # noqa: PLC0415
+    from hookseg.errors import ConfigError
+    from hookseg.tracking import start_run
+    from pseudo_label.schedule import load_schedule
 
+    load_schedule(PARAMS)  # a bad phase is one line here, not a DVC templating error or a failed stage later
     dvc = shutil.which("dvc", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if dvc is None:
-        from hookseg.errors import ConfigError  # noqa: PLC0415
-
         msg = "dvc not found next to this Python or on PATH; install the project (make setup)"
         raise ConfigError(msg)
     with start_run(stage="pipeline", config={"targets": args.targets or ["all"]}) as parent:
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_where(args: argparse.Namespace) -> int:
-    from hookseg.tracking import tracking_uri  # noqa: PLC0415
+    from hookseg.tracking import tracking_uri
 
     table = Path("metrics/phases.md")
     print("\nResults")

@@ -1,4 +1,4 @@
-"""``hookseg report``: the table of base and phases 1-5 on test and never-seen-domain slides."""
+"""``hookseg report``: the table of base and every phase on test and never-seen-domain slides."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("report", help="collect evaluate outputs into one per-phase table")
     parser.add_argument("--evals", required=True, help="folder holding <model>/metrics.json")
-    parser.add_argument("--models", required=True, help="comma list in order, e.g. base,p1,p2,p3,p4,p5")
+    models = parser.add_mutually_exclusive_group(required=True)
+    models.add_argument("--params", help="params.yaml: report base and every phase of its schedule, in order")
+    models.add_argument("--models", help="comma list in order, e.g. base,p1,p2")
     parser.add_argument("--out", required=True, help="JSON (DVC metrics)")
     parser.add_argument("--table", required=True, help="Markdown table")
     parser.add_argument("--no-mlflow", action="store_true")
@@ -18,14 +20,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookseg.io import atomic_write_text, write_json  # noqa: PLC0415
+    from hookseg.errors import ConfigError
+    from hookseg.io import atomic_write_text, write_json
 
+    if args.params:
+        from pseudo_label.schedule import load_schedule
+
+        models = load_schedule(args.params).models
+    else:
+        models = args.models.split(",")
     rows = {}
-    for name in args.models.split(","):
+    for name in models:
         path = Path(args.evals) / name / "metrics.json"
         if not path.exists():
-            from hookseg.errors import ConfigError  # noqa: PLC0415
-
             msg = f"{path}: missing; run `hookseg evaluate --out {path.parent}` for model {name!r} first"
             raise ConfigError(msg, path=path)
         rows[name] = json.loads(path.read_text())
@@ -49,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _log_to_parent(table: dict, markdown: Path) -> None:
     """Per-phase numbers as metrics of the report run (nested in the pipeline's parent run)."""
-    import mlflow  # noqa: PLC0415
+    import mlflow
 
-    from hookseg.tracking import start_run  # noqa: PLC0415
+    from hookseg.tracking import start_run
 
     with start_run(stage="report", config={"models": list(table)}):
         for step, cohorts in enumerate(table.values()):

@@ -46,7 +46,8 @@ def project(tmp_path_factory):
 
 
 def dvc(root, env, *args):
-    return subprocess.run([BIN / "dvc", *args], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([BIN / "dvc", *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_every_stage_ran_and_the_phase_table_exists(project):
@@ -87,9 +88,9 @@ def test_rerun_is_a_no_op_and_a_phase_change_reruns_only_its_descendants(project
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     changed = dvc(root, env, "status", "--json")
     assert changed.returncode == 0
-    # Only the stage that reads the threshold is stale (not phases 1-4, not train@p5 whose own keys are unchanged);
-    # `dvc repro` reruns it and whatever its new output changes downstream.
-    assert set(json.loads(changed.stdout)) == {"pseudo@p5"}
+    # Only the stage that reads the threshold is stale (not phases 1-4, not train@p5: its keys are the same),
+    # and report, which reads the phase list from `phases`; `dvc repro` reruns them and what they change.
+    assert set(json.loads(changed.stdout)) == {"pseudo@p5", "report"}
 
 
 def test_metrics_and_plots_show(project):
@@ -118,3 +119,20 @@ def test_mlflow_has_a_parent_run_with_a_child_per_stage(project):
     evaluation = next(r for r in children if r.data.tags["stage"] == "evaluate-p5")
     assert any(k.startswith("iou.tumour.test.stain.") for k in evaluation.data.metrics)
     assert "mean_iou.new_domain" in evaluation.data.metrics
+
+
+def test_a_code_edit_makes_the_stages_that_import_it_stale(project):
+    """hookseg/losses.py is imported by training (the loss) and by loading models (custom objects)."""
+    root, env, _ = project
+    losses = root / "hookseg" / "losses.py"
+    source = losses.read_text()
+    try:
+        losses.write_text(source + "\n# edited\n")
+        changed = dvc(root, env, "status", "--json")
+        assert changed.returncode == 0, changed.stderr
+        stale = set(json.loads(changed.stdout))
+    finally:
+        losses.write_text(source)
+    phases = [f"p{k}" for k in range(1, 6)]
+    assert {"train_base", *(f"train@{p}" for p in phases), *(f"evaluate@{p}" for p in phases)} <= stale
+    assert not {"cohort", "stylegan", "report"} & stale
