@@ -23,14 +23,14 @@ from collections.abc import Sequence
 
 from keras import ops
 
+from hookseg.annotations.classes import IGNORE_ID
 from hookseg.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-IGNORE_LABEL = 255
 
 
-def labels_to_onehot(y_true, num_classes: int, ignore_label: int = IGNORE_LABEL):
+def labels_to_onehot(y_true, num_classes: int, ignore_label: int = IGNORE_ID):
     """(B,H,W) integer labels -> (one-hot (B,H,W,C) float32, valid mask (B,H,W) float32).
 
     Pixels equal to ``ignore_label`` or outside [0, C) are invalid and get an all-zero one-hot row.
@@ -63,7 +63,7 @@ def dynamic_weights_from_counts(counts):
     return ops.where(raw_sum > 0, scaled, present)
 
 
-def dynamic_class_weights(y_true, num_classes: int, ignore_label: int = IGNORE_LABEL):
+def dynamic_class_weights(y_true, num_classes: int, ignore_label: int = IGNORE_ID):
     """Dynamic per-batch class weights (paper Eq. 1) from integer labels: (C,) float32."""
     onehot, _ = labels_to_onehot(y_true, num_classes, ignore_label)
     return dynamic_weights_from_counts(pixel_counts(onehot))

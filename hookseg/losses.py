@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import keras
 from keras import ops
 
+from hookseg.annotations.classes import IGNORE_ID
 from hookseg.class_weights import (
-    IGNORE_LABEL,
     check_class_weights,
     labels_to_onehot,
     pixel_counts,
@@ -69,7 +69,7 @@ def weighted_ce_dice(
     y_true,
     y_pred,
     class_weights: str | Sequence[float] = "dynamic",
-    ignore_label: int = IGNORE_LABEL,
+    ignore_label: int = IGNORE_ID,
     ce_weight: float = 1.0,
     dice_weight: float = 1.0,
     epsilon: float = 1e-7,
@@ -85,12 +85,12 @@ def weighted_ce_dice(
     return ops.sum(weights * total)
 
 
-def weighted_categorical_crossentropy(y_true, y_pred, class_weights="dynamic", ignore_label=IGNORE_LABEL):
+def weighted_categorical_crossentropy(y_true, y_pred, class_weights="dynamic", ignore_label=IGNORE_ID):
     """WCE alone: ``sum_c W_c * CE_c`` (see the module docstring)."""
     return weighted_ce_dice(y_true, y_pred, class_weights, ignore_label, ce_weight=1.0, dice_weight=0.0)
 
 
-def weighted_dice_loss(y_true, y_pred, class_weights="dynamic", ignore_label=IGNORE_LABEL):
+def weighted_dice_loss(y_true, y_pred, class_weights="dynamic", ignore_label=IGNORE_ID):
     """WDL alone: ``sum_c W_c * Dice_c`` over the classes labelled in the batch."""
     return weighted_ce_dice(y_true, y_pred, class_weights, ignore_label, ce_weight=0.0, dice_weight=1.0)
 
@@ -105,7 +105,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
     def __init__(
         self,
         class_weights: str | Sequence[float] = "dynamic",
-        ignore_label: int = IGNORE_LABEL,
+        ignore_label: int = IGNORE_ID,
         ce_weight: float = 1.0,
         dice_weight: float = 1.0,
         epsilon: float = 1e-7,
@@ -146,7 +146,7 @@ def branch_losses(
     output_names: Iterable[str],
     class_weights: str | Sequence[float] = "dynamic",
     branch_weights: Mapping[str, float] | None = None,
-    ignore_label: int = IGNORE_LABEL,
+    ignore_label: int = IGNORE_ID,
 ) -> tuple[dict[str, WeightedCEDiceLoss], dict[str, float]]:
     """``(loss, loss_weights)`` dicts for ``model.compile``: Eq. 7 as Keras multi-output losses.
 

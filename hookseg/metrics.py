@@ -16,12 +16,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from hookseg.class_weights import IGNORE_LABEL, labels_to_onehot
+from hookseg.annotations.classes import IGNORE_ID
+from hookseg.class_weights import labels_to_onehot
 
 logger = logging.getLogger(__name__)
 
 
-def confusion_matrix(y_true, y_pred, num_classes: int, ignore_label: int = IGNORE_LABEL):
+def confusion_matrix(y_true, y_pred, num_classes: int, ignore_label: int = IGNORE_ID):
     """(C,C) int32 counts for one batch: rows = true class, columns = predicted (argmax) class.
 
     ``y_pred`` is (B,H,W,C) probabilities or (B,H,W) integer predictions.
@@ -67,7 +68,7 @@ class SegmentationIoU(keras.metrics.Metric):
         self,
         num_classes: int,
         class_id: int | None = None,
-        ignore_label: int = IGNORE_LABEL,
+        ignore_label: int = IGNORE_ID,
         name: str | None = None,
         **kwargs,
     ) -> None:
@@ -114,9 +115,12 @@ class SegmentationIoU(keras.metrics.Metric):
         }
 
 
-def iou_metrics(num_classes: int, class_names: list[str] | None = None) -> list[SegmentationIoU]:
+def iou_metrics(
+    num_classes: int, class_names: list[str] | None = None, ignore_label: int = IGNORE_ID,
+) -> list[SegmentationIoU]:
     """Mean IoU plus one IoU metric per class (named ``iou_<class name>``) for ``compile``."""
     names = class_names or [str(i) for i in range(num_classes)]
-    return [SegmentationIoU(num_classes)] + [
-        SegmentationIoU(num_classes, class_id=i, name=f"iou_{names[i]}") for i in range(num_classes)
+    return [SegmentationIoU(num_classes, ignore_label=ignore_label)] + [
+        SegmentationIoU(num_classes, class_id=i, name=f"iou_{names[i]}", ignore_label=ignore_label)
+        for i in range(num_classes)
     ]

@@ -1,39 +1,22 @@
-"""Saved models carry their input geometry: the mpp and size of each branch and the class names.
+"""Save and load ``.keras`` models together with their metadata (``hookseg.model_meta``).
 
-The metadata is one extra member, ``hookseg.json``, inside the ``.keras`` zip, so a model file alone tells
-prediction how to read any slide (whatever its scanner's pyramid); Keras ignores the extra member on load.
+The metadata (fields of view, class map, stage) is one extra member, ``hookseg.json``, inside the ``.keras``
+zip, so a model file alone tells prediction how to read any slide and what its classes are; Keras ignores the
+extra member on load. Reading only the metadata needs no Keras: use ``hookseg.model_meta.read_meta``.
 """
 
 from __future__ import annotations
 
-import json
 import zipfile
-from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import keras
 
-from hookseg.errors import ConfigError
 from hookseg.io import atomic_path
-from hookseg.sampling.views import FieldOfView
+from hookseg.model_meta import META_MEMBER, ModelMeta, read_meta
 
-META_MEMBER = "hookseg.json"
-
-
-@dataclass(frozen=True)
-class ModelMeta:
-    fov: FieldOfView
-    class_names: tuple[str, ...] = ("background", "tumour", "other")
-    stage: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps({"fov": asdict(self.fov), "class_names": list(self.class_names), "stage": self.stage})
-
-    @classmethod
-    def from_json(cls, text: str) -> ModelMeta:
-        data = json.loads(text)
-        return cls(FieldOfView(**data["fov"]), tuple(data["class_names"]), data.get("stage", ""))
+__all__ = ["ModelMeta", "load_model", "load_model_cached", "read_meta", "save_model"]
 
 
 def save_model(model: keras.Model, path: str | Path, meta: ModelMeta) -> Path:
@@ -46,25 +29,13 @@ def save_model(model: keras.Model, path: str | Path, meta: ModelMeta) -> Path:
     return path
 
 
-def read_meta(path: str | Path) -> ModelMeta:
-    path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return ModelMeta.from_json(archive.read(META_MEMBER).decode())
-    except FileNotFoundError:
-        msg = f"{path}: model file not found"
-        raise ConfigError(msg, path=path) from None
-    except (zipfile.BadZipFile, KeyError) as err:
-        msg = f"{path}: not a hookseg .keras model ({err}); train one with `hookseg train`"
-        raise ConfigError(msg, path=path) from None
-
-
 def load_model(path: str | Path) -> tuple[keras.Model, ModelMeta]:
     """The model (safe_mode on, not compiled) and its metadata."""
     meta = read_meta(path)
-    import hookseg.losses  # noqa: F401, PLC0415 - registers serializable objects
-    import hookseg.metrics  # noqa: F401, PLC0415
-    import hookseg.model  # noqa: F401, PLC0415
+    # Importing these registers hookseg's serializable layers, losses and metrics with Keras.
+    import hookseg.losses
+    import hookseg.metrics
+    import hookseg.model  # noqa: F401
 
     return keras.saving.load_model(path, compile=False, safe_mode=True), meta
 

@@ -1,8 +1,9 @@
 """``label_slide``: one slide's pseudo-label raster from a model, a threshold and its manual annotations.
 
 Every training slide is labelled, annotated or not. A pixel takes the model's argmax where the top class
-probability is at least the threshold and is ignored (255) elsewhere; where a pathologist annotated, the
-annotation wins. The raster is at the model's target mpp in the slide's frame, like every label raster.
+probability is at least the threshold and is ignored elsewhere; where a pathologist annotated, the
+annotation wins. The raster is at the model's target mpp in the slide's frame, like every label raster. The
+class map (names, ignore id, clubbing of the annotations) is the model's own, from its metadata.
 """
 
 from __future__ import annotations
@@ -14,29 +15,31 @@ from typing import Any
 import keras
 import numpy as np
 
+from hookseg.annotations.classes import IGNORE_ID
 from hookseg.cohort.manifest import SlideRecord
 from hookseg.infer.params import InferParams
 from hookseg.infer.predict import predict_probabilities
 from hookseg.io import write_json
-from hookseg.model_io import ModelMeta
-from hookseg.sampling.labels import IGNORE
-from hookseg.slides import write_pyramid
+from hookseg.model_meta import ModelMeta
+from hookseg.sampling.labels import write_label_raster
 
 
-def confident_labels(probs: np.ndarray, threshold: float) -> np.ndarray:
-    """Argmax of (..., C) uint8 probabilities where the max is >= threshold, else the ignore id."""
+def confident_labels(probs: np.ndarray, threshold: float, ignore_id: int = IGNORE_ID) -> np.ndarray:
+    """Argmax of (..., C) uint8 probabilities where the max is >= threshold, else ``ignore_id``."""
     top = probs.max(axis=-1)
     labels = probs.argmax(axis=-1).astype(np.uint8)
-    labels[top < np.ceil(threshold * 255 - 1e-9)] = IGNORE
+    labels[top < np.ceil(threshold * 255 - 1e-9)] = ignore_id
     return labels
 
 
 def label_slide(
-    model: keras.Model, meta: ModelMeta, record: SlideRecord, threshold: float, out: Path, class_map,  # noqa: ANN001
+    model: keras.Model, meta: ModelMeta, record: SlideRecord, threshold: float, out: Path,
     params: InferParams | None = None,
 ) -> dict[str, Any]:
     """Write ``out`` (label raster) and ``out.with_suffix('.json')`` (labelled fraction per class)."""
     params = params or InferParams.load()  # configs/infer.yaml
+    class_map = meta.class_map
+    ignore_id = class_map.ignore_id
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = out.with_name(f".{out.stem}.probabilities.npy")
     with record.open() as slide:
@@ -45,7 +48,7 @@ def label_slide(
     probs = pmap.open()
     annotations = None
     if record.annotations is not None:
-        from hookseg.annotations import read_annotations  # noqa: PLC0415
+        from hookseg.annotations import read_annotations
 
         annotations = read_annotations(record.annotations)
     downsample = pmap.mpp / slide_mpp
@@ -53,26 +56,26 @@ def label_slide(
     manual = np.zeros(1, np.int64)
 
     def tile(x: int, y: int, w: int, h: int) -> np.ndarray:
-        labels = confident_labels(np.asarray(probs[y : y + h, x : x + w]), threshold)
+        labels = confident_labels(np.asarray(probs[y : y + h, x : x + w]), threshold, ignore_id)
         if annotations is not None:
-            from hookseg.annotations import rasterize  # noqa: PLC0415
+            from hookseg.annotations import rasterize
 
             drawn = rasterize(annotations, class_map, origin=(x * downsample, y * downsample), size=(w, h),
                               downsample=downsample)
-            annotated = drawn != IGNORE
+            annotated = drawn != ignore_id
             labels[annotated] = drawn[annotated]
             manual[0] += int(annotated.sum())
         counts[:] += np.bincount(labels.ravel(), minlength=256)
-        return labels[..., None]
+        return labels
 
     height, width = pmap.shape[:2]
-    write_pyramid(out, (width, height), tile, mpp=pmap.mpp, channels=1, labels=True, compression="zlib")
+    write_label_raster(out, tile, size=(width, height), mpp=pmap.mpp)
     scratch.unlink(missing_ok=True)  # POSIX: the read-only mapping of `probs` stays valid until it is freed
     total = counts.sum()
     summary = {
         "slide_id": record.slide_id,
         "threshold": threshold,
-        "labelled_fraction": float(1 - counts[IGNORE] / total) if total else 0.0,
+        "labelled_fraction": float(1 - counts[ignore_id] / total) if total else 0.0,
         "class_fraction": {class_map.name_of(c): float(counts[c] / total) if total else 0.0
                            for c in range(class_map.num_classes)},
         "manual_fraction": float(manual[0] / total) if total else 0.0,

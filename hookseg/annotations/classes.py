@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLASSES_PATH = Path(__file__).resolve().parents[2] / "configs" / "classes.yaml"
 IGNORE_NAME = "ignore"
+IGNORE_ID = 255  # the ignore id where no class map is at hand yet; a ClassMap's ``ignore_id`` is the real one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +64,20 @@ class ClassMap:
         path = Path(path)
         raw = from_mapping(_ClassesFile, load_yaml(path), source=path)
         return cls._validated(raw, path)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object], *, source: str | Path) -> ClassMap:
+        """A class map saved by ``to_dict`` (a model's metadata), validated like the YAML."""
+        raw = from_mapping(_ClassesFile, data, source=source)
+        return cls._validated(raw, Path(source))
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form for a model's metadata; ``from_dict`` reads it back."""
+        def spec(s: ClassSpec) -> dict[str, object]:
+            return {**dataclasses.asdict(s), "color": list(s.color)}
+
+        return {"classes": [spec(c) for c in self.classes], "ignore": spec(self.ignore),
+                "clubbing": dict(self.clubbing)}
 
     @classmethod
     def default(cls, path: str | Path | None = None) -> ClassMap:

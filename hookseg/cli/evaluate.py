@@ -1,4 +1,8 @@
-"""``hookseg evaluate``: IoU, Dice, precision, recall, specificity, AUC per class x stain/scanner/source."""
+"""``hookseg evaluate``: IoU, Dice, precision, recall, specificity, AUC per class x stain/scanner/source.
+
+The classes are the model's own (its saved class map). Scoring predictions that already exist imports
+neither Keras nor TensorFlow.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,12 @@ from hookseg.cli.options import add_workers_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("evaluate", help="evaluate a model on a manifest split against ground truth")
+    parser = subparsers.add_parser("evaluate", help="score a model on manifest splits against truth")
     parser.add_argument("--model", required=True)
     parser.add_argument("--manifest", required=True)
     parser.add_argument("--split", default="test", help="comma list of splits, e.g. test,new_domain")
-    parser.add_argument("--out", required=True, help="folder for metrics.json, tables.csv, plots/, predictions/")
+    parser.add_argument("--out", required=True, help="folder: metrics.json, tables.csv, plots/, predictions/")
     parser.add_argument("--config", default=None, help="prediction settings (default configs/infer.yaml)")
-    parser.add_argument("--classes", default=None, help="class map YAML (default configs/classes.yaml)")
     add_workers_option(parser)
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--run-name", default="evaluate", help="MLflow run name (stage tag)")
@@ -23,20 +26,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookseg.annotations import ClassMap  # noqa: PLC0415
-    from hookseg.cohort import read_manifest  # noqa: PLC0415
-    from hookseg.evaluate import evaluate  # noqa: PLC0415
-    from hookseg.infer.params import InferParams  # noqa: PLC0415
-    from hookseg.model_io import read_meta  # noqa: PLC0415
+    from hookseg.cohort import read_manifest
+    from hookseg.evaluate import evaluate
+    from hookseg.infer.params import InferParams
+    from hookseg.model_meta import read_meta
 
-    read_meta(args.model)
-    class_map = ClassMap.from_yaml(args.classes) if args.classes else ClassMap.default()
+    names = read_meta(args.model).class_names  # fails fast, in one line, on a bad model file
     metrics = evaluate(Path(args.model).resolve(), read_manifest(args.manifest), args.split.split(","),
-                       Path(args.out), InferParams.from_yaml(args.config), class_map, classes_path=args.classes,
-                       workers=args.workers, log_mlflow=not args.no_mlflow, run_name=args.run_name)
+                       Path(args.out), InferParams.from_yaml(args.config), workers=args.workers,
+                       log_mlflow=not args.no_mlflow, run_name=args.run_name)
     for cohort in ("test", "new_domain"):
         if cohort in metrics:
-            per_class = ", ".join(f"{n} {metrics[cohort][n]['iou']:.3f}" for n in class_map.names)
+            per_class = ", ".join(f"{n} {metrics[cohort][n]['iou']:.3f}" for n in names)
             print(f"{cohort}: {metrics[cohort]['slides']} slides, mean IoU {metrics[cohort]['mean_iou']:.3f} "
                   f"({per_class})")
     if metrics.get("failed_slides"):

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hookseg.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hookseg.annotations import ClassMap
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train one stage (base U-Net or dual-resolution master)")
-    parser.add_argument("--config", required=True, help="training config (configs/demo.yaml, paper.yaml, ...)")
+    parser.add_argument("--config", required=True, help="training config (configs/demo.yaml, ...)")
     parser.add_argument("--stage", default="base", choices=("base", "master"), help="section of the config")
     parser.add_argument("--manifest", required=True, help="cohort manifest CSV")
     parser.add_argument("--out", required=True, help="output model (.keras)")
@@ -17,24 +23,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels", default=None, help="folder of label rasters <slide_id>.tiff "
                         "(default: rasterise the manifest's annotations into WORK/labels)")
     parser.add_argument("--init", default=None,
-                        help="start from this model (.keras), or a phase name under models/; 'none' = random init")
-    parser.add_argument("--classes", default=None, help="class map YAML (default configs/classes.yaml)")
+                        help="start from this model (.keras) or a phase name under models/; 'none' = random")
+    parser.add_argument("--classes", default=None,
+                        help="class map YAML (default configs/classes.yaml) for a stage without --init or a "
+                        "--labels folder that records its map; with them it must match theirs")
     parser.add_argument("--run-name", default=None, help="MLflow stage name (default: --stage)")
     parser.add_argument("--epochs", type=int, default=None, help="override train.epochs")
     parser.add_argument("--lr0", type=float, default=None, help="override train.lr0")
     parser.add_argument("--class-weights", default=None, help="override: 'dynamic' or comma list, e.g. 1,2,1")
     parser.add_argument("--augment", default=None, help="override: comma list of presets ('' = none)")
-    parser.add_argument("--style-bank", default=None, help="stylegan_aug bank for the `gan` preset ('none' = off)")
+    parser.add_argument("--style-bank", default=None, help="stylegan_aug bank for `gan` ('none' = off)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookseg.annotations import ClassMap  # noqa: PLC0415
-    from hookseg.cohort import read_manifest  # noqa: PLC0415
-    from hookseg.cohort.labels import rasterize_manifest  # noqa: PLC0415
-    from hookseg.train.augment_hook import build_augment  # noqa: PLC0415
-    from hookseg.train.config import load_stage_config  # noqa: PLC0415
-    from hookseg.train.loop import train_stage  # noqa: PLC0415
+    from hookseg.cohort import read_manifest
+    from hookseg.cohort.labels import rasterize_manifest
+    from hookseg.train.augment_hook import build_augment
+    from hookseg.train.config import load_stage_config
+    from hookseg.train.loop import train_stage
 
     config = load_stage_config(args.config, args.stage)
     overrides = {}
@@ -52,19 +59,47 @@ def run(args: argparse.Namespace) -> int:
     config = config.with_train(**overrides)
     manifest = read_manifest(args.manifest)
     work = Path(args.work)
+    init = _init_path(args.init, Path(args.out).parent)
+    class_map = stage_class_map(args.classes, init, args.labels)
     if args.labels:
         labels = {p.stem: p for p in sorted(Path(args.labels).glob("*.tiff"))}
     else:
-        class_map = ClassMap.from_yaml(args.classes) if args.classes else ClassMap.default()
         labels = rasterize_manifest(manifest, class_map, work / "labels", mpp=config.data.label_mpp)
     metrics = train_stage(
         config, manifest=manifest, labels=labels, out_model=Path(args.out), metrics_path=Path(args.metrics),
-        work_dir=work, stage=args.run_name or args.stage, init_model=_init_path(args.init, Path(args.out).parent),
-        augment=build_augment(config),
+        work_dir=work, stage=args.run_name or args.stage, init_model=init, augment=build_augment(config),
+        class_map=class_map,
     )
     ious = ", ".join(f"{k[4:]} {v:.3f}" for k, v in metrics.items() if k.startswith("iou_"))
     print(f"{args.out}: mean IoU {metrics['mean_iou']:.3f} on {metrics['split']} ({ious})")
     return 0
+
+
+def stage_class_map(classes: str | None, init: Path | None, labels: str | None) -> ClassMap:
+    """The stage's class map: the init model's, else the one recorded with the label rasters, else --classes.
+
+    A map given with --classes that differs from the one the model or the labels carry is a one-line error.
+    """
+    from hookseg.annotations import ClassMap
+    from hookseg.cohort.labels import read_folder_class_map
+    from hookseg.model_meta import read_meta
+
+    given = ClassMap.from_yaml(classes) if classes else None
+    carried = [(f"{init}", read_meta(init).class_map)] if init is not None else []
+    recorded = read_folder_class_map(labels) if labels else None
+    if recorded is not None:
+        carried.append((f"{labels}/class_map.json", recorded))
+    if given is not None:
+        carried.append((classes, given))
+    if not carried:
+        return ClassMap.default()
+    source, first = carried[0]
+    for other_source, other in carried[1:]:
+        if (other.names, other.ignore_id) != (first.names, first.ignore_id):
+            msg = (f"{other_source}:classes: expected the classes of {source}, {list(first.names)} (ignore "
+                   f"{first.ignore_id}). Received: {list(other.names)} (ignore {other.ignore_id})")
+            raise ConfigError(msg, path=other_source)
+    return first
 
 
 def _init_path(value: str | None, models_dir: Path) -> Path | None:

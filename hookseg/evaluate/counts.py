@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 BINS = 256
-IGNORE = 255
 
 
 @dataclass
@@ -32,9 +31,12 @@ class Counts:
                       self.negative + other.negative)
 
     def add(self, truth: np.ndarray, predicted: np.ndarray, probs: np.ndarray) -> None:
-        """Accumulate one block: truth/predicted (h, w) class ids, probs (h, w, C) uint8; truth 255 ignored."""
+        """Accumulate one block: truth/predicted (h, w) class ids, probs (h, w, C) uint8.
+
+        Truth ids outside 0..C-1 (the class map's ignore id, whatever it is) are not counted.
+        """
         classes = self.confusion.shape[0]
-        valid = truth != IGNORE
+        valid = truth < classes
         t = truth[valid].astype(np.int64)
         p = predicted[valid].astype(np.int64)
         self.confusion += np.bincount(t * classes + p, minlength=classes * classes).reshape(classes, classes)

@@ -11,12 +11,14 @@ from hookseg.evaluate.scores import threshold_sweep
 from hookseg.io import atomic_path
 
 
-def write_threshold_curves(total: Counts, class_names: Sequence[str], folder: Path, cohort: str) -> list[Path]:
+def write_threshold_curves(
+    total: Counts, class_names: Sequence[str], folder: Path, cohort: str,
+) -> list[Path]:
     """A CSV (for ``dvc plots``) and a PNG per non-background class."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     written = []
     for cls, name in enumerate(class_names):

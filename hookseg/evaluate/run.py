@@ -1,5 +1,8 @@
 """``evaluate``: predict a manifest's slides (reusing finished predictions), count, tabulate, log.
 
+The class map is the model's own (its ``hookseg.json``). When every slide's prediction is finished, scoring
+imports neither Keras nor TensorFlow: only a missing prediction loads the model.
+
 Outputs in ``out``: ``metrics.json`` (DVC metrics: per cohort, mean IoU and per-class scores),
 ``tables.csv`` (per class x stain/scanner/source with bootstrap CIs), ``plots/threshold_*.{csv,png}``,
 ``predictions/<slide_id>/`` and ``report.md``. Slides of split ``new_domain`` form their own cohort.
@@ -19,32 +22,35 @@ from hookseg.evaluate.counts import Counts
 from hookseg.evaluate.plots import write_threshold_curves
 from hookseg.evaluate.slide_counts import counts_path, slide_counts
 from hookseg.evaluate.tables import group_rows, mlflow_metrics, pooled, summary
+from hookseg.infer.outputs import SlideOutputs
 from hookseg.infer.params import InferParams
-from hookseg.infer.slide import SlideOutputs
 from hookseg.io import atomic_path, atomic_write_text, write_json
+from hookseg.model_meta import read_meta
 
 log = logging.getLogger(__name__)
 
 
-def predict_missing(model_path: Path, records, out: Path, params: InferParams, classes: str | None,  # noqa: ANN001
-                    workers: int | None) -> list:
+def predict_missing(model_path: Path, records, out: Path, params: InferParams, workers: int | None) -> list:
     """Predict every record without a finished prediction; returns the failures."""
-    from hookseg.infer.worker import predict_task  # noqa: PLC0415
-    from hookseg.parallel import run_slides  # noqa: PLC0415
-
     todo = [r for r in records if not SlideOutputs(out / r.slide_id).summary.exists()]
-    args = [(str(model_path), str(r.path), r.slide_id, r.mpp, str(out), params, classes) for r in todo]
+    if not todo:
+        return []
+    from hookseg.infer.worker import predict_task
+    from hookseg.parallel import run_slides
+
+    args = [(str(model_path), str(r.path), r.slide_id, r.mpp, str(out), params) for r in todo]
     return run_slides(predict_task, [r.slide_id for r in todo], args, workers=workers)[1]
 
 
 def evaluate(
     model_path: Path, manifest: Manifest, splits: Sequence[str], out: Path, params: InferParams,
-    class_map, *, classes_path: str | None = None, workers: int | None = None,  # noqa: ANN001
-    log_mlflow: bool = True, bootstrap_samples: int = 1000, run_name: str = "evaluate",
+    *, workers: int | None = None, log_mlflow: bool = True, bootstrap_samples: int = 1000,
+    run_name: str = "evaluate",
 ) -> dict[str, Any]:
+    class_map = read_meta(model_path).class_map
     predictions = out / "predictions"
     records = manifest.split(*splits)
-    failures = predict_missing(model_path, records, predictions, params, classes_path, workers)
+    failures = predict_missing(model_path, records, predictions, params, workers)
     failed = {f.item for f in failures}
     names = list(class_map.names)
     per_slide: dict[str, Counts] = {}
@@ -60,8 +66,9 @@ def evaluate(
         write_json(cached, counts.to_dict())
         per_slide[record.slide_id] = counts
     tags = {r.slide_id: {"stain": r.stain, "scanner": r.scanner, "source": r.source} for r in records}
-    cohorts = {"test": [r.slide_id for r in records if r.split != "new_domain" and r.slide_id in per_slide],
-               "new_domain": [r.slide_id for r in records if r.split == "new_domain" and r.slide_id in per_slide]}
+    scored = [r for r in records if r.slide_id in per_slide]
+    cohorts = {"test": [r.slide_id for r in scored if r.split != "new_domain"],
+               "new_domain": [r.slide_id for r in scored if r.split == "new_domain"]}
     metrics: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     plots = out / "plots"
@@ -96,7 +103,8 @@ def _report(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     for cohort in ("test", "new_domain"):
         if cohort not in metrics:
             continue
-        lines += [f"## {cohort} ({metrics[cohort]['slides']} slides): mean IoU {metrics[cohort]['mean_iou']:.3f}", "",
+        head = f"## {cohort} ({metrics[cohort]['slides']} slides): mean IoU {metrics[cohort]['mean_iou']:.3f}"
+        lines += [head, "",
                   "| group | value | slides | class | IoU [95% CI] | Dice | precision | recall | AUC |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
@@ -109,9 +117,9 @@ def _report(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> str:
 
 
 def _log(metrics: dict[str, Any], rows: list[dict[str, Any]], out: Path, run_name: str) -> None:
-    import mlflow  # noqa: PLC0415
+    import mlflow
 
-    from hookseg.tracking import start_run  # noqa: PLC0415
+    from hookseg.tracking import start_run
 
     with start_run(stage=run_name, config={"out": str(out)}):
         flat = mlflow_metrics(rows)

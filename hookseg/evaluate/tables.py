@@ -31,7 +31,8 @@ def group_rows(
         for cls, name in enumerate(class_names):
             scores = class_scores(total, cls)
             low, high = bootstrap_ci(counts, lambda c, cls=cls: class_scores(c, cls)["iou"], samples=samples)
-            rows.append({"cohort": cohort, "group": group, "value": value, "slides": len(members), "class": name,
+            rows.append({"cohort": cohort, "group": group, "value": value, "slides": len(members),
+                         "class": name,
                          **{k: round(v, 4) for k, v in scores.items()},
                          "iou_ci_low": round(low, 4), "iou_ci_high": round(high, 4)})
     return rows

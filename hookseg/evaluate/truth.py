@@ -13,7 +13,7 @@ import numpy as np
 
 from hookseg.cohort.manifest import SlideRecord
 from hookseg.errors import ManifestError
-from hookseg.sampling.labels import IGNORE, open_labels, read_labels
+from hookseg.sampling.labels import open_labels, read_labels
 
 TruthRows = Callable[[int, int, int], np.ndarray]  # (y0, height, width) on the output grid -> class ids
 
@@ -28,18 +28,18 @@ def code_table_for(raster: Path) -> Path:
     raise ManifestError(msg, path=raster)
 
 
-def code_lut(codes_csv: Path, class_map) -> np.ndarray:  # noqa: ANN001 - ClassMap
+def code_lut(codes_csv: Path, class_map) -> np.ndarray:
     """256-entry table: fine code -> class id (ignore for unknown codes)."""
-    from hookseg.annotations.label_mask import read_codes  # noqa: PLC0415
+    from hookseg.annotations.label_mask import read_codes
 
-    lut = np.full(256, IGNORE, np.uint8)
+    lut = np.full(256, class_map.ignore_id, np.uint8)
     for code, (name, _) in read_codes(codes_csv).items():
         if 0 <= code < 256:
             lut[code] = class_map.club(name, source=codes_csv)
     return lut
 
 
-def truth_rows(record: SlideRecord, class_map, out_mpp: float, slide_mpp: float) -> TruthRows:  # noqa: ANN001
+def truth_rows(record: SlideRecord, class_map, out_mpp: float, slide_mpp: float) -> TruthRows:
     """Rows of class ids on the output grid from the record's ground truth or, failing that, annotations."""
     if record.ground_truth is not None:
         raster = open_labels(record.ground_truth)
@@ -52,7 +52,7 @@ def truth_rows(record: SlideRecord, class_map, out_mpp: float, slide_mpp: float)
 
         return rows
     if record.annotations is not None:
-        from hookseg.annotations import rasterize, read_annotations  # noqa: PLC0415
+        from hookseg.annotations import rasterize, read_annotations
 
         annotations = read_annotations(record.annotations)
         downsample = out_mpp / slide_mpp

@@ -20,7 +20,7 @@ import numpy as np
 
 from hookseg.infer.params import InferParams
 from hookseg.infer.tiling import TileGrid, ramp_weights, tiles_with_tissue
-from hookseg.model_io import ModelMeta
+from hookseg.model_meta import ModelMeta
 from hookseg.slides import tissue_mask
 from hookseg.slides.base import SlideReader
 
@@ -61,7 +61,8 @@ def predict_probabilities(
     done = 0
     for batch_tiles, batch in _prefetched(slide, meta, tiles, params):
         output = model.predict_on_batch(_padded(batch, params.batch_size))
-        final = output["final"] if isinstance(output, dict) else (output[0] if isinstance(output, list) else output)
+        final = output["final"] if isinstance(output, dict) else output
+        final = final[0] if isinstance(final, list) else final
         final = np.asarray(keras.ops.convert_to_numpy(final), dtype=np.float32)[: len(batch_tiles)]
         for (x, y), p in zip(batch_tiles, final, strict=True):
             stripe.add(x, y, p, weights)
@@ -104,7 +105,8 @@ def _read_batch(slide: SlideReader, meta: ModelMeta, tiles: list[tuple[int, int]
         targets.append(slide.read((x * scale, y * scale), (fov.size, fov.size), fov.mpp))
         if fov.context_mpp is not None:
             center = ((x + fov.size / 2) * scale, (y + fov.size / 2) * scale)
-            contexts.append(slide.read_at_center(center, (fov.context_size, fov.context_size), fov.context_mpp))
+            context_size = (fov.context_size, fov.context_size)
+            contexts.append(slide.read_at_center(center, context_size, fov.context_mpp))
     batch = {"target": np.stack(targets).astype(np.float32)}
     if contexts:
         batch["context"] = np.stack(contexts).astype(np.float32)

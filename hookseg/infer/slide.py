@@ -8,60 +8,37 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
+from hookseg.infer.outputs import SlideOutputs
 from hookseg.infer.params import InferParams
 from hookseg.infer.postprocess import clean_regions, coarse_probabilities, labels_from_probs
 from hookseg.infer.predict import predict_probabilities
-from hookseg.infer.writers import (
-    write_label_tiff,
-    write_overlay_png,
-    write_probability_tiff,
-    write_regions_geojson,
-)
+from hookseg.infer.writers import write_overlay_png, write_probability_tiffs, write_regions_geojson
 from hookseg.io import write_json
-from hookseg.model_io import ModelMeta
+from hookseg.model_meta import ModelMeta
+from hookseg.sampling.labels import write_label_raster
 from hookseg.slides import open_slide
+
+__all__ = ["SlideOutputs", "predict_slide"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SlideOutputs:
-    folder: Path
-
-    @property
-    def labels(self) -> Path:
-        return self.folder / "labels.tiff"
-
-    @property
-    def probabilities(self) -> Path:
-        return self.folder / "probabilities.tiff"
-
-    @property
-    def regions(self) -> Path:
-        return self.folder / "regions.geojson"
-
-    @property
-    def overlay(self) -> Path:
-        return self.folder / "overlay.png"
-
-    @property
-    def summary(self) -> Path:
-        return self.folder / "summary.json"
-
-
 def predict_slide(
     model: keras.Model, meta: ModelMeta, slide_path: str | Path, out_dir: str | Path, params: InferParams,
-    class_map, *, slide_id: str | None = None, mpp: float | None = None,  # noqa: ANN001 - ClassMap
+    *, slide_id: str | None = None, mpp: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Predict one slide into ``out_dir/<slide_id>/``; returns (and writes) its summary."""
+    """Predict one slide into ``out_dir/<slide_id>/``; returns (and writes) its summary.
+
+    Class names, colours and regions follow the class map saved in the model (``meta.class_map``).
+    """
+    class_map = meta.class_map
     start = time.perf_counter()
     slide_path = Path(slide_path)
     slide_id = slide_id or slide_path.stem
@@ -87,10 +64,11 @@ def predict_slide(
             counts[:] += np.bincount(labels.ravel(), minlength=len(counts))[: len(counts)]
             return labels
 
-        write_label_tiff(outputs.labels, pmap.shape[:2], labels_of, out_mpp)
-        write_probability_tiff(outputs.probabilities, probs, out_mpp)
-        regions = write_regions_geojson(outputs.regions, coarse_labels, out_mpp * factor / slide.mpp, class_map,
-                                        params.simplify_um / (out_mpp * factor))
+        height, width = pmap.shape[:2]
+        write_label_raster(outputs.labels, labels_of, size=(width, height), mpp=out_mpp)
+        write_probability_tiffs(outputs.probability_parts(len(meta.class_names)), probs, out_mpp)
+        regions = write_regions_geojson(outputs.regions, coarse_labels, out_mpp * factor / slide.mpp,
+                                        class_map, params.simplify_um / (out_mpp * factor))
         thumbnail, _ = slide.thumbnail(params.overlay_size)
         b = slide.bounds
         s = out_mpp / slide.mpp
@@ -106,7 +84,7 @@ def predict_slide(
         "mpp": out_mpp,
         "tiles": pmap.tiles,
         "area_mm2": area,
-        "tumour_fraction_of_non_background": _fraction(area, meta.class_names),
+        **_tumour_fraction(area, meta.class_names),
         "regions": regions,
         "runtime_s": round(time.perf_counter() - start, 2),
         "outputs": {k: getattr(outputs, k).name for k in ("labels", "probabilities", "regions", "overlay")},
@@ -115,7 +93,10 @@ def predict_slide(
     return summary
 
 
-def _fraction(area: dict[str, float], names: tuple[str, ...]) -> float:
-    """Tumour share of the area predicted as tumour or other tissue (background/normal excluded)."""
+def _tumour_fraction(area: dict[str, float], names: tuple[str, ...]) -> dict[str, float]:
+    """Tumour share of the area predicted as any non-background class, for models with a ``tumour`` class."""
+    if "tumour" not in names:
+        return {}
     foreground = sum(v for k, v in area.items() if k != names[0])
-    return float(area.get("tumour", 0.0) / foreground) if foreground > 0 else 0.0
+    share = float(area["tumour"] / foreground) if foreground > 0 else 0.0
+    return {"tumour_fraction_of_non_background": share}

@@ -71,4 +71,5 @@ def tiles_with_tissue(grid: TileGrid, tissue: np.ndarray, tissue_scale: float) -
 
 
 def _span(start: int, size: int, scale: float, limit: int) -> tuple[int, int]:
-    return (min(limit, max(0, math.floor(start / scale))), min(limit, max(0, math.ceil((start + size) / scale))))
+    low = min(limit, max(0, math.floor(start / scale)))
+    return low, min(limit, max(0, math.ceil((start + size) / scale)))

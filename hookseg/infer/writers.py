@@ -1,8 +1,11 @@
-"""Per-slide outputs: pyramidal label and probability TIFFs, QuPath GeoJSON, overlay PNG (all atomic)."""
+"""Per-slide outputs: probability TIFFs, QuPath GeoJSON, overlay PNG, all atomic.
+
+The label map is a label raster like any other, written by ``hookseg.sampling.labels.write_label_raster``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -10,26 +13,33 @@ import numpy as np
 import shapely
 from PIL import Image
 
+from hookseg.infer.outputs import CLASSES_PER_TIFF
 from hookseg.io import atomic_path
 from hookseg.slides import write_pyramid
 
 
-def write_label_tiff(path: Path, shape: tuple[int, int], labels_of: Callable[[int, int, int, int], np.ndarray],
-                     mpp: float) -> Path:
-    """Pyramidal uint8 class-id TIFF (lossless, nearest reductions) in the slide's frame at ``mpp``."""
-    height, width = shape
-    return write_pyramid(path, (width, height), lambda x, y, w, h: labels_of(x, y, w, h)[..., None],
-                         mpp=mpp, channels=1, labels=True, compression="zlib")
+def write_probability_tiffs(paths: Sequence[Path], probs: np.ndarray, mpp: float) -> list[Path]:
+    """Pyramidal RGB TIFFs of class probabilities x 255, three classes per file (QuPath shows them as images).
 
-
-def write_probability_tiff(path: Path, probs: np.ndarray, mpp: float) -> Path:
-    """Pyramidal RGB TIFF whose channels are the 3 class probabilities x 255 (QuPath shows it as an image)."""
+    ``paths`` come from ``SlideOutputs.probability_parts``; a last file with fewer classes is zero-padded.
+    """
     height, width, classes = probs.shape
-    if classes != 3:
-        msg = f"probability TIFF needs 3 classes (one per RGB channel). Received: {classes}"
+    if len(paths) * CLASSES_PER_TIFF < classes:
+        msg = (f"probability TIFFs: expected at most {len(paths) * CLASSES_PER_TIFF} classes in {len(paths)} "
+               f"file(s). Received: {classes}")
         raise ValueError(msg)
-    return write_pyramid(path, (width, height), lambda x, y, w, h: np.asarray(probs[y : y + h, x : x + w]),
-                         mpp=mpp, channels=3, compression="zlib")
+    for part, path in enumerate(paths):
+        first = part * CLASSES_PER_TIFF
+
+        def tile(x: int, y: int, w: int, h: int, first: int = first) -> np.ndarray:
+            block = np.asarray(probs[y : y + h, x : x + w, first : first + CLASSES_PER_TIFF])
+            if block.shape[-1] < CLASSES_PER_TIFF:
+                pad = np.zeros((*block.shape[:2], CLASSES_PER_TIFF - block.shape[-1]), np.uint8)
+                block = np.concatenate([block, pad], axis=-1)
+            return block
+
+        write_pyramid(path, (width, height), tile, mpp=mpp, channels=CLASSES_PER_TIFF, compression="zlib")
+    return list(paths)
 
 
 def write_regions_geojson(path: Path, labels: np.ndarray, scale: float, class_map,  # noqa: ANN001 - ClassMap

@@ -32,7 +32,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "PatchDataset":
-        from hookseg.sampling.dataset import PatchDataset  # noqa: PLC0415 - imports Keras
+        from hookseg.sampling.dataset import PatchDataset
 
         return PatchDataset
     msg = f"module {__name__!r} has no attribute {name!r}"

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hookseg.annotations.classes import IGNORE_ID
 from hookseg.cohort.manifest import SlideRecord
 from hookseg.io import atomic_path
-from hookseg.sampling.labels import IGNORE, open_labels, read_labels
+from hookseg.sampling.labels import open_labels, read_labels
 from hookseg.slides import tissue_mask
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def index_slide(record: SlideRecord, labels_path: Path, params: IndexParams, see
         coarse = read_labels(labels, (0, 0), size, mpp)
         if params.in_tissue:
             tissue = tissue_mask(slide)
-            coarse = np.where(_resize_mask(tissue.mask, coarse.shape), coarse, IGNORE)
+            coarse = np.where(_resize_mask(tissue.mask, coarse.shape), coarse, IGNORE_ID)
         slide_mpp = slide.mpp
     rows = []
     for label in range(params.num_classes):
@@ -71,7 +72,8 @@ def build_index(
         if record.slide_id not in labels:
             log.warning("%s: no label raster, not indexed", record.slide_id)
             continue
-        frames.append(index_slide(record, Path(labels[record.slide_id]), params, seed=params.seed * 100003 + number))
+        seed = params.seed * 100003 + number
+        frames.append(index_slide(record, Path(labels[record.slide_id]), params, seed=seed))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(INDEX_COLUMNS))
     table["label"] = table["label"].astype(np.uint8)
     with atomic_path(out) as tmp:

@@ -1,6 +1,6 @@
 """What a training sample is made of: where a slide's pixels and labels live, and the fields of view read.
 
-Keras-free, so configs, model metadata and evaluation can name fields of view without importing a backend.
+Keras-free. ``FieldOfView`` is defined in ``hookseg.model_meta`` (below sampling and infer) and re-exported.
 """
 
 from __future__ import annotations
@@ -8,6 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from hookseg.model_meta import FieldOfView  # the one definition; re-exported for the sampling API
+
+__all__ = ["FieldOfView", "SlideSource", "sources_from_records"]
 
 
 @dataclass(frozen=True)
@@ -19,15 +23,7 @@ class SlideSource:
     mpp: float | None = None
 
 
-@dataclass(frozen=True)
-class FieldOfView:
-    size: int = 512
-    mpp: float = 0.5
-    context_size: int = 512
-    context_mpp: float | None = 2.0  # None: single-resolution model (no context input)
-
-
-def sources_from_records(records, labels: Mapping[str, Path]) -> dict[str, SlideSource]:  # noqa: ANN001
+def sources_from_records(records, labels: Mapping[str, Path]) -> dict[str, SlideSource]:
     """SlideSource per manifest record that has a label raster."""
     return {
         r.slide_id: SlideSource(str(r.path), str(labels[r.slide_id]), r.mpp)

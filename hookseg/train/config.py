@@ -8,7 +8,11 @@ from typing import Any
 
 from hookseg.config import from_mapping, load_yaml
 from hookseg.errors import ConfigError
-from hookseg.sampling import FieldOfView
+from hookseg.model_meta import FieldOfView
+
+# Model kwargs that other settings determine: stated there once, passed to the builder by ``model_kwargs``.
+DERIVED_KWARGS = {"input_size": "fov.size", "context_ratio": "fov.context_mpp / fov.mpp",
+                  "num_classes": "the class map (hookseg train --classes)"}
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,15 @@ class StageConfig:
     def with_train(self, **changes: Any) -> StageConfig:
         return replace(self, train=replace(self.train, **changes))
 
+    def model_kwargs(self, num_classes: int) -> dict[str, Any]:
+        """The builder's kwargs: the config's own plus the fields of view's geometry and the class count."""
+        derived: dict[str, Any] = {"input_size": self.fov.size, "num_classes": num_classes}
+        if self.fov.context_ratio is not None:
+            derived["context_ratio"] = self.fov.context_ratio
+        return {**self.model.kwargs, **derived}
+
     def as_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict  # noqa: PLC0415
+        from dataclasses import asdict
 
         return asdict(self)
 
@@ -79,17 +90,18 @@ def load_stage_config(path: str | Path, stage: str) -> StageConfig:
 
 
 def _check_geometry(config: StageConfig, where: str) -> None:
-    """The model's input size and context ratio must be the ones the fields of view deliver."""
-    kwargs, fov = config.model.kwargs, config.fov
-    if kwargs.get("input_size", fov.size) != fov.size:
-        msg = f"{where}.model.kwargs.input_size: expected fov.size={fov.size}. Received: {kwargs['input_size']}"
-        raise ConfigError(msg, path=where.split(":")[0])
-    if config.model.arch == "munet":
-        if fov.context_mpp is None:
-            msg = f"{where}.fov.context_mpp: the munet model needs a context field of view. Received: null"
-            raise ConfigError(msg, path=where.split(":")[0])
-        ratio = fov.context_mpp / fov.mpp
-        if abs(kwargs.get("context_ratio", 4) - ratio) > 1e-6:
-            msg = (f"{where}.model.kwargs.context_ratio: expected fov.context_mpp / fov.mpp = {ratio:g}. "
-                   f"Received: {kwargs.get('context_ratio', 4)}")
-            raise ConfigError(msg, path=where.split(":")[0])
+    """Geometry is stated once, in ``fov``: model kwargs must not restate it; munet needs a context view."""
+    path = where.split(":")[0]
+    for key, source in DERIVED_KWARGS.items():
+        if key in config.model.kwargs:
+            msg = (f"{where}.model.kwargs.{key}: expected no value (it is {source}). "
+                   f"Received: {config.model.kwargs[key]}")
+            raise ConfigError(msg, path=path)
+    fov = config.fov
+    if config.model.arch == "munet" and fov.context_mpp is None:
+        msg = f"{where}.fov.context_mpp: the munet model needs a context field of view. Received: null"
+        raise ConfigError(msg, path=path)
+    if fov.context_mpp is not None and abs(fov.context_mpp / fov.mpp - fov.context_ratio) > 1e-6:
+        msg = (f"{where}.fov.context_mpp: expected an integer multiple of fov.mpp={fov.mpp:g}. "
+               f"Received: {fov.context_mpp:g}")
+        raise ConfigError(msg, path=path)

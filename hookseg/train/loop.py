@@ -14,7 +14,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from hookseg.annotations import ClassMap
 from hookseg.cohort import Manifest
+from hookseg.errors import ConfigError
 from hookseg.io import write_json
 from hookseg.model_io import ModelMeta, load_model, save_model
 from hookseg.sampling import IndexParams, PatchDataset, build_index, sources_from_records
@@ -24,16 +26,20 @@ from hookseg.train.schedule import StepwiseCyclicLR
 
 log = logging.getLogger(__name__)
 
-CLASS_NAMES = ("background", "tumour", "other")
 
-
-def build_model(config: StageConfig, init_model: Path | None) -> keras.Model:
+def build_model(config: StageConfig, init_model: Path | None, class_map: ClassMap) -> keras.Model:
+    """Continue ``init_model``, or build the configured architecture for its fields of view and classes."""
     if init_model is not None:
         log.info("starting from %s", init_model)
-        return load_model(init_model)[0]
-    from hookseg.model import create_model  # noqa: PLC0415
+        model, meta = load_model(init_model)
+        if meta.class_map.names != class_map.names:
+            msg = (f"{init_model}:class_map: expected the stage's classes {list(class_map.names)}. "
+                   f"Received: {list(meta.class_map.names)}")
+            raise ConfigError(msg, path=init_model)
+        return model
+    from hookseg.model import create_model
 
-    return create_model(config.model.arch, **config.model.kwargs)
+    return create_model(config.model.arch, **config.model_kwargs(class_map.num_classes))
 
 
 def set_bn_momentum(model: keras.Model, momentum: float) -> int:
@@ -41,7 +47,7 @@ def set_bn_momentum(model: keras.Model, momentum: float) -> int:
 
     Keras 3 has no public recursive layer walk; ``_flatten_layers`` is what its own summary and saving use.
     """
-    layers = [x for x in model._flatten_layers() if isinstance(x, keras.layers.BatchNormalization)]  # noqa: SLF001
+    layers = [x for x in model._flatten_layers() if isinstance(x, keras.layers.BatchNormalization)]
     for layer in layers:
         layer.momentum = momentum
     return len(layers)
@@ -57,33 +63,33 @@ def num_classes_of(model: keras.Model) -> int:
     return int(final.shape[-1])
 
 
-def compile_model(model: keras.Model, config: StageConfig) -> None:
-    from hookseg.losses import branch_losses  # noqa: PLC0415
-    from hookseg.metrics import iou_metrics  # noqa: PLC0415
+def compile_model(model: keras.Model, config: StageConfig, class_map: ClassMap) -> None:
+    from hookseg.losses import branch_losses
+    from hookseg.metrics import iou_metrics
 
     t = config.train
     if t.bn_momentum is not None:
         log.info("BatchNorm momentum %.3f on %d layers", t.bn_momentum, set_bn_momentum(model, t.bn_momentum))
     outputs = output_keys(model)
     losses, weights = branch_losses(outputs, t.class_weights, {k: v for k, v in t.branch_weights.items()
-                                                               if k in outputs})
+                                                               if k in outputs}, class_map.ignore_id)
     schedule = StepwiseCyclicLR(t.lr0, t.steps_per_cycle, t.steps_per_stair, t.stair_decay, t.cycle_decay)
     num_classes = num_classes_of(model)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=schedule),
         loss=losses,
         loss_weights=weights,
-        metrics={"final": iou_metrics(num_classes, list(CLASS_NAMES[:num_classes]))},
+        metrics={"final": iou_metrics(num_classes, list(class_map.names[:num_classes]), class_map.ignore_id)},
         run_eagerly=t.run_eagerly,
     )
 
 
 def make_datasets(
     config: StageConfig, manifest: Manifest, labels: Mapping[str, Path], work_dir: Path,
-    augment: Callable | None,
+    augment: Callable | None, num_classes: int = 3,
 ) -> tuple[PatchDataset, PatchDataset | None]:
     d, t = config.data, config.train
-    params = IndexParams(per_class=d.per_class, index_mpp=d.index_mpp, seed=t.seed)
+    params = IndexParams(per_class=d.per_class, index_mpp=d.index_mpp, num_classes=num_classes, seed=t.seed)
     datasets = []
     for split, steps, aug in (("train", t.steps_per_epoch, augment), ("val", t.val_steps, None)):
         records = [r for r in manifest.split(split) if r.slide_id in labels]
@@ -92,7 +98,7 @@ def make_datasets(
             continue
         index_path = work_dir / f"index_{split}.parquet"
         if index_path.exists():
-            import pandas as pd  # noqa: PLC0415
+            import pandas as pd
 
             index = pd.read_parquet(index_path)
         else:
@@ -111,7 +117,7 @@ def make_datasets(
 
 def confusion_on(model: keras.Model, dataset: PatchDataset, num_classes: int) -> np.ndarray:
     """Confusion matrix (rows = truth) of the final output over every batch of ``dataset``."""
-    from hookseg.metrics import confusion_matrix  # noqa: PLC0415
+    from hookseg.metrics import confusion_matrix
 
     total = np.zeros((num_classes, num_classes), np.int64)
     for i in range(len(dataset)):
@@ -134,18 +140,24 @@ def train_stage(
     init_model: Path | None = None,
     augment: Callable | None = None,
     mlflow_tags: Mapping[str, str] | None = None,
+    class_map: ClassMap | None = None,
 ) -> dict[str, Any]:
-    """Train one stage and write ``out_model`` (.keras) and ``metrics_path`` (JSON) atomically."""
-    import mlflow  # noqa: PLC0415
+    """Train one stage and write ``out_model`` (.keras) and ``metrics_path`` (JSON) atomically.
 
-    from hookseg.metrics import iou_from_confusion  # noqa: PLC0415
-    from hookseg.tracking import start_run  # noqa: PLC0415
+    ``class_map`` (default configs/classes.yaml) sizes the model and is saved in its metadata, from where
+    pseudo-labelling, prediction and evaluation take it.
+    """
+    import mlflow
 
+    from hookseg.metrics import iou_from_confusion
+    from hookseg.tracking import start_run
+
+    class_map = class_map or ClassMap.default()
     keras.utils.set_random_seed(config.train.seed)
     work_dir.mkdir(parents=True, exist_ok=True)
-    train_ds, val_ds = make_datasets(config, manifest, labels, work_dir, augment)
-    model = build_model(config, init_model)
-    compile_model(model, config)
+    train_ds, val_ds = make_datasets(config, manifest, labels, work_dir, augment, class_map.num_classes)
+    model = build_model(config, init_model, class_map)
+    compile_model(model, config, class_map)
     num_classes = num_classes_of(model)
     with start_run(stage=stage, config=config.as_dict(), run_id_file=work_dir / "mlflow_run_id",
                    tags=mlflow_tags) as run:
@@ -163,12 +175,12 @@ def train_stage(
             "stage": stage,
             "split": "val" if val_ds is not None else "train",
             "mean_iou": float(np.nanmean(iou)),
-            **{f"iou_{CLASS_NAMES[c]}": float(iou[c]) for c in range(num_classes)},
+            **{f"iou_{class_map.names[c]}": float(iou[c]) for c in range(num_classes)},
             "final_loss": float(history.history["loss"][-1]) if history.history.get("loss") else None,
             "epochs": config.train.epochs,
         }
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
-        save_model(model, out_model, ModelMeta(config.fov, CLASS_NAMES[:num_classes], stage))
+        save_model(model, out_model, ModelMeta(config.fov, class_map, stage))
         mlflow.log_artifact(str(out_model), artifact_path="model")
         metrics["mlflow_run_id"] = run.info.run_id
     write_json(metrics_path, metrics)

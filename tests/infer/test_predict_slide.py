@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hookseg.annotations import ClassMap, rasterize, read_annotations
+from hookseg.annotations import rasterize, read_annotations
 from hookseg.infer import InferParams, predict_probabilities, predict_slide
 from hookseg.infer.tiling import TileGrid, ramp_weights, tiles_with_tissue
 from hookseg.slides import open_slide, tissue_mask
@@ -66,10 +66,10 @@ def test_stripe_streaming_equals_full_canvas_blending(colour_model, slide_path, 
 
 def test_outputs_are_aligned_and_qupath_ready(colour_model, slide_path, tmp_path):
     model, meta, _ = colour_model
-    class_map = ClassMap.default()
+    class_map = meta.class_map  # the model's own: prediction takes it from there
     params = replace(InferParams.load(), min_region_um2=0.0, fill_holes_um2=0.0, postprocess_mpp=4.0,
                      simplify_um=0.0)
-    summary = predict_slide(model, meta, slide_path, tmp_path, params, class_map, slide_id="s1")
+    summary = predict_slide(model, meta, slide_path, tmp_path, params, slide_id="s1")
     folder = tmp_path / "s1"
     assert json.loads((folder / "summary.json").read_text()) == summary
     with open_slide(folder / "labels.tiff") as labels, open_slide(slide_path) as slide:

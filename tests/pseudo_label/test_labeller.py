@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from hookseg.annotations import Annotation, AnnotationSet, ClassMap, write_annotations
+from hookseg.annotations import Annotation, AnnotationSet, write_annotations
 from hookseg.cohort.manifest import SlideRecord
 from hookseg.errors import ConfigError
 from hookseg.sampling import open_labels, read_labels
@@ -33,9 +33,8 @@ def annotated_slide(tmp_path_factory):
 
 def test_label_slide_thresholds_and_manual_override(colour_model, annotated_slide, tmp_path):
     model, meta, _ = colour_model
-    class_map = ClassMap.default()
-    strict = label_slide(model, meta, annotated_slide, 0.999, tmp_path / "strict.tiff", class_map)
-    loose = label_slide(model, meta, annotated_slide, 0.5, tmp_path / "loose.tiff", class_map)
+    strict = label_slide(model, meta, annotated_slide, 0.999, tmp_path / "strict.tiff")
+    loose = label_slide(model, meta, annotated_slide, 0.5, tmp_path / "loose.tiff")
     assert loose["labelled_fraction"] > strict["labelled_fraction"]
     assert json.loads((tmp_path / "loose.json").read_text()) == loose
     with open_labels(tmp_path / "loose.tiff") as raster:
