@@ -57,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
     if args.style_bank is not None:
         overrides["style_bank"] = args.style_bank
     config = config.with_train(**overrides)
-    manifest = read_manifest(args.manifest)
-    work = Path(args.work)
     init = _init_path(args.init, Path(args.out).parent)
     class_map = stage_class_map(args.classes, init, args.labels)
+    manifest = read_manifest(args.manifest)
+    work = Path(args.work)
     if args.labels:
         labels = {p.stem: p for p in sorted(Path(args.labels).glob("*.tiff"))}
     else:
