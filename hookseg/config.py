@@ -90,6 +90,11 @@ def _coerce(hint: Any, value: Any, source: str | Path, key: str) -> Any:
         if not isinstance(value, list | tuple):
             _fail(source, key, "a list", value)
         args = typing.get_args(hint)
+        if origin is tuple and len(args) > 1 and args[-1] is not Ellipsis:  # fixed length: tuple[int, int]
+            if len(value) != len(args):
+                _fail(source, key, f"a list of {len(args)} items", value)
+            pairs = enumerate(zip(args, value, strict=True))
+            return tuple(_coerce(a, v, source, f"{key}[{i}]") for i, (a, v) in pairs)
         item = args[0] if args else Any
         return origin(_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value))
     if origin is dict:
