@@ -1,20 +1,17 @@
 """Context-aware augmentation: paper Table 8 presets applied consistently to target + context views.
 
-albumentations 2.0.8 asks PyPI for a newer version at import (2 s timeout offline), so the opt-out is set
-before it is imported anywhere in this package.
+``_offline`` comes first: it stops albumentations from asking PyPI for updates when it is imported.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-
-from hookseg.augment.config import DEFAULT_CONFIG, AugmentConfig, load_config, parse_config  # noqa: E402
-from hookseg.augment.dual_fov import PairedAugment  # noqa: E402
-from hookseg.augment.lens import MultiLensDistortion, OpticalLens  # noqa: E402
-from hookseg.augment.presets import Pipeline, build_pipeline  # noqa: E402
-from hookseg.augment.stain import HEDJitter, StyleBankSlot, TargetedHSV  # noqa: E402
+from hookseg.augment import _offline  # noqa: F401 - side effect: NO_ALBUMENTATIONS_UPDATE before albumentations
+from hookseg.augment.config import DEFAULT_CONFIG, AugmentConfig, load_config, parse_config
+from hookseg.augment.dual_fov import PairedGeometry, PerView
+from hookseg.augment.lens import MultiLensDistortion, OpticalLens
+from hookseg.augment.paired import PairedAugment
+from hookseg.augment.presets import Pipeline, build_pipeline
+from hookseg.augment.stain import HEDJitter, StyleBankSlot, TargetedHSV
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -23,6 +20,8 @@ __all__ = [
     "MultiLensDistortion",
     "OpticalLens",
     "PairedAugment",
+    "PairedGeometry",
+    "PerView",
     "Pipeline",
     "StyleBankSlot",
     "TargetedHSV",

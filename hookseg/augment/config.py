@@ -1,14 +1,14 @@
-"""``configs/augment.yaml`` -> a frozen ``AugmentConfig``, validated at load (errors name file:key).
+"""``configs/augment.yaml`` -> a frozen ``AugmentConfig`` of presets, checked at load (errors name file:key).
 
-A preset is a list of items, each one of:
+The file holds presets only; the phase schedule (which presets each phase trains with) lives in params.yaml.
+The structure is read by ``hookseg.config.from_mapping``; a preset is a list of items, each one of:
 
 * ``{name: <registry key>, p: <prob>, <argument>: <value>, ...}``: one transform;
 * ``{one_of: [<transform items>], p: <prob>}``: pick one (albumentations ``OneOf``; colour or
   acquisition transforms of a single stage only); a member's ``p`` is its relative weight;
 * ``{preset: <other preset>}``: include another preset's items.
 
-``phases`` maps a training phase to its list of presets (paper Table 8). Every transform is built once at
-load, so a wrong argument fails here, not in the middle of an epoch.
+Every transform is built once at load, so a wrong argument fails here, not in the middle of an epoch.
 """
 
 from __future__ import annotations
@@ -16,16 +16,48 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NoReturn
 
 from hookseg.augment import registry
-from hookseg.config import CONFIG_DIR, load_yaml
+from hookseg.config import CONFIG_DIR, from_mapping, load_yaml
 from hookseg.errors import ConfigError
 
 DEFAULT_CONFIG = CONFIG_DIR / "augment.yaml"
-BORDER_MODES = ("reflect_101", "reflect", "replicate", "constant")
-_TOP_KEYS = {"ignore_index", "border", "presets", "phases"}
 _SHARED_STAGES = ("style", "stain", "color", "acquisition")
+
+
+@dataclass(frozen=True)
+class Border:
+    """Image fill where a warp pulls in pixels from outside the view (labels always get ``ignore_index``)."""
+
+    image: Literal["reflect_101", "reflect", "replicate", "constant"] = "reflect_101"
+    image_value: tuple[int, int, int] = (255, 255, 255)  # used when image: constant (glass-white)
+
+
+@dataclass(frozen=True)
+class _File:
+    presets: dict[str, list[dict[str, Any]]]
+    ignore_index: int = 255
+    border: Border = field(default_factory=Border)
+
+
+@dataclass(frozen=True)
+class _Head:
+    """``name`` and ``p`` of a transform item; its other keys are the transform's own arguments."""
+
+    name: str
+    p: float
+
+
+@dataclass(frozen=True)
+class _OneOf:
+    one_of: list[dict[str, Any]]
+    p: float
+
+
+@dataclass(frozen=True)
+class _Include:
+    preset: str
 
 
 @dataclass(frozen=True)
@@ -57,25 +89,14 @@ Spec = TransformSpec | OneOfSpec
 @dataclass(frozen=True)
 class AugmentConfig:
     source: str
-    presets: Mapping[str, tuple[Spec, ...]]
-    phases: Mapping[str, tuple[str, ...]]
+    presets: Mapping[str, tuple[Spec, ...]]  # includes expanded
     ignore_index: int = 255
-    image_border: str = "reflect_101"
-    image_fill: tuple[int, int, int] = (255, 255, 255)
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    border: Border = field(default_factory=Border)
 
     def preset(self, name: str) -> tuple[Spec, ...]:
         if name not in self.presets:
-            valid = sorted(self.presets)
-            msg = f"{self.source}: unknown augmentation preset. Received: {name!r}. Expected one of: {valid}"
-            raise ConfigError(msg, path=self.source)
+            _fail(self.source, "presets", f"a preset name, one of {sorted(self.presets)}", name)
         return self.presets[name]
-
-    def phase(self, name: str) -> tuple[str, ...]:
-        if name not in self.phases:
-            msg = f"{self.source}: unknown phase. Received: {name!r}. Expected one of: {sorted(self.phases)}"
-            raise ConfigError(msg, path=self.source)
-        return self.phases[name]
 
 
 def load_config(path: str | Path | None = None) -> AugmentConfig:
@@ -84,86 +105,68 @@ def load_config(path: str | Path | None = None) -> AugmentConfig:
     return parse_config(load_yaml(path), source=str(path))
 
 
-def _fail(source: str, key: str, text: str) -> ConfigError:
-    return ConfigError(f"{source}:{key}: {text}", path=source)
+def _fail(source: str, key: str, expected: str, value: Any) -> NoReturn:
+    msg = f"{source}:{key}: expected {expected}. Received: {value!r}"
+    raise ConfigError(msg, path=source)
 
 
-def _probability(value: Any, source: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise _fail(source, key, f"expected a probability in [0, 1]. Received: p={value!r}")
-    return float(value)
+def _probability(p: float, source: str, key: str) -> float:
+    if not 0.0 <= p <= 1.0:
+        _fail(source, key, "a probability in [0, 1]", p)
+    return p
 
 
 def _transform(item: dict[str, Any], source: str, where: str) -> TransformSpec:
-    name = item.get("name")
-    if name not in registry.TRANSFORMS:
-        text = f"unknown transform. Received: name={name!r}. Expected one of: {sorted(registry.TRANSFORMS)}"
-        raise _fail(source, f"{where}.name", text)
-    if "p" not in item:
-        raise _fail(source, f"{where}.p", f"missing the probability `p` of transform {name!r}")
-    p = _probability(item["p"], source, f"{where}.p")
+    head = from_mapping(_Head, {k: item[k] for k in ("name", "p") if k in item}, source=source, key=where)
+    if head.name not in registry.TRANSFORMS:
+        _fail(source, f"{where}.name", f"a transform name, one of {sorted(registry.TRANSFORMS)}", head.name)
+    p = _probability(head.p, source, f"{where}.p")
     params = {k: v for k, v in item.items() if k not in ("name", "p")}
     try:
-        registry.instantiate(name, p, params)
+        registry.instantiate(head.name, p, params)
     except ValueError as err:
-        raise _fail(source, where, f"invalid arguments for {name!r}: {err}") from None
-    return TransformSpec(name, p, params, where)
+        _fail(source, where, f"arguments that {head.name!r} takes ({err})", params)
+    return TransformSpec(head.name, p, params, where)
 
 
-def _item(item: Any, source: str, where: str) -> Spec | str:
+def _one_of(item: dict[str, Any], source: str, where: str) -> OneOfSpec:
+    raw = from_mapping(_OneOf, item, source=source, key=where)
+    if not raw.one_of:
+        _fail(source, f"{where}.one_of", "a non-empty list of transforms", raw.one_of)
+    members = []
+    for i, member in enumerate(raw.one_of):
+        spec = _transform(member, source, f"{where}.one_of[{i}]")
+        if spec.p <= 0:  # a member's p is its weight
+            _fail(source, f"{where}.one_of[{i}].p", "a weight > 0", spec.p)
+        members.append(spec)
+    stages = sorted({m.stage for m in members})
+    if len(stages) != 1 or stages[0] not in _SHARED_STAGES:
+        _fail(source, f"{where}.one_of", f"members of one of the stages {list(_SHARED_STAGES)}", stages)
+    return OneOfSpec(tuple(members), _probability(raw.p, source, f"{where}.p"), where)
+
+
+def _item(item: dict[str, Any], source: str, where: str) -> Spec | str:
     """One preset entry -> a spec, or the name of an included preset."""
-    kinds = [k for k in ("name", "one_of", "preset") if isinstance(item, dict) and k in item]
+    kinds = [k for k in ("name", "one_of", "preset") if k in item]
     if len(kinds) != 1:
-        text = f"expected a mapping with exactly one of `name`, `one_of`, `preset`. Received: {item!r}"
-        raise _fail(source, where, text)
+        _fail(source, where, "a mapping with exactly one of `name`, `one_of`, `preset`", item)
     if kinds[0] == "name":
         return _transform(item, source, where)
-    if kinds[0] == "preset":
-        if set(item) != {"preset"}:
-            raise _fail(source, where, f"a preset include takes no other keys. Received: {sorted(item)}")
-        return str(item["preset"])
-    extra = set(item) - {"one_of", "p"}
-    if extra or "p" not in item:
-        raise _fail(source, where, f"`one_of` takes exactly the keys one_of and p. Received: {sorted(item)}")
-    members = item["one_of"]
-    if not isinstance(members, list) or not members:
-        raise _fail(source, f"{where}.one_of", f"expected a non-empty list. Received: {members!r}")
-    specs = []
-    for i, member in enumerate(members):
-        if not isinstance(member, dict) or "name" not in member:
-            raise _fail(
-                source, f"{where}.one_of[{i}]", f"expected a transform with `name`. Received: {member!r}"
-            )
-        spec = _transform(member, source, f"{where}.one_of[{i}]")
-        if spec.p <= 0:
-            raise _fail(
-                source,
-                f"{where}.one_of[{i}].p",
-                f"a one_of member's p is its weight, so > 0. Received: p={spec.p}",
-            )
-        specs.append(spec)
-    stages = {s.stage for s in specs}
-    if len(stages) != 1 or not stages <= set(_SHARED_STAGES):
-        text = (
-            f"members must share one of the stages {list(_SHARED_STAGES)}. Received stages: {sorted(stages)}"
-        )
-        raise _fail(source, f"{where}.one_of", text)
-    return OneOfSpec(tuple(specs), _probability(item["p"], source, f"{where}.p"), where)
+    if kinds[0] == "one_of":
+        return _one_of(item, source, where)
+    return from_mapping(_Include, item, source=source, key=where).preset
 
 
 def _expand(
     name: str, raw: Mapping[str, list[Spec | str]], source: str, seen: tuple[str, ...]
 ) -> tuple[Spec, ...]:
     if name in seen:
-        raise _fail(
-            source, f"presets.{name}", f"presets include each other in a cycle: {' -> '.join((*seen, name))}"
-        )
+        _fail(source, f"presets.{name}", "presets that do not include each other in a cycle", [*seen, name])
     out: list[Spec] = []
     for entry in raw[name]:
         if isinstance(entry, str):
             if entry not in raw:
-                text = f"includes an unknown preset. Received: {entry!r}. Expected one of: {sorted(raw)}"
-                raise _fail(source, f"presets.{name}", text)
+                _fail(source, f"presets.{name}", f"to include a known preset, one of {sorted(raw)}", entry)
             out.extend(_expand(entry, raw, source, (*seen, name)))
         else:
             out.append(entry)
@@ -171,61 +174,16 @@ def _expand(
 
 
 def parse_config(data: Mapping[str, Any], *, source: str = "<config>") -> AugmentConfig:
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise _fail(source, unknown[0], f"unknown key. Expected some of: {sorted(_TOP_KEYS)}")
-    ignore = data.get("ignore_index", 255)
-    if isinstance(ignore, bool) or not isinstance(ignore, int) or not 0 <= ignore <= 255:
-        raise _fail(
-            source, "ignore_index", f"expected an integer in [0, 255]. Received: ignore_index={ignore!r}"
-        )
-    border = data.get("border", {}) or {}
-    if not isinstance(border, dict) or set(border) - {"image", "image_value"}:
-        raise _fail(
-            source, "border", f"expected a mapping with keys image, image_value. Received: {border!r}"
-        )
-    mode = border.get("image", "reflect_101")
-    if mode not in BORDER_MODES:
-        raise _fail(source, "border.image", f"expected one of {list(BORDER_MODES)}. Received: {mode!r}")
-    fill = border.get("image_value", [255, 255, 255])
-    if (
-        not isinstance(fill, list)
-        or len(fill) != 3
-        or not all(isinstance(v, int) and 0 <= v <= 255 for v in fill)
-    ):
-        raise _fail(source, "border.image_value", f"expected three integers in [0, 255]. Received: {fill!r}")
-
-    presets_raw = data.get("presets")
-    if not isinstance(presets_raw, dict) or not presets_raw:
-        raise _fail(
-            source,
-            "presets",
-            f"expected a non-empty mapping of preset name -> list. Received: {presets_raw!r}",
-        )
-    parsed: dict[str, list[Spec | str]] = {}
-    for name, items in presets_raw.items():
-        if not isinstance(items, list):
-            raise _fail(source, f"presets.{name}", f"expected a list of transforms. Received: {items!r}")
-        parsed[str(name)] = [_item(item, source, f"presets.{name}[{i}]") for i, item in enumerate(items)]
+    raw = from_mapping(_File, data, source=source)
+    if not 0 <= raw.ignore_index <= 255:
+        _fail(source, "ignore_index", "an integer in [0, 255]", raw.ignore_index)
+    if not all(0 <= v <= 255 for v in raw.border.image_value):
+        _fail(source, "border.image_value", "three integers in [0, 255]", list(raw.border.image_value))
+    if not raw.presets:
+        _fail(source, "presets", "a non-empty mapping of preset name -> list", raw.presets)
+    parsed = {
+        name: [_item(item, source, f"presets.{name}[{i}]") for i, item in enumerate(items)]
+        for name, items in raw.presets.items()
+    }
     presets = {name: _expand(name, parsed, source, ()) for name in parsed}
-
-    phases_raw = data.get("phases", {}) or {}
-    if not isinstance(phases_raw, dict):
-        raise _fail(
-            source, "phases", f"expected a mapping of phase -> list of presets. Received: {phases_raw!r}"
-        )
-    phases: dict[str, tuple[str, ...]] = {}
-    for phase, names in phases_raw.items():
-        if not isinstance(names, list) or not all(n in presets for n in names):
-            text = f"expected a list of preset names from {sorted(presets)}. Received: {names!r}"
-            raise _fail(source, f"phases.{phase}", text)
-        phases[str(phase)] = tuple(names)
-    return AugmentConfig(
-        source=source,
-        presets=presets,
-        phases=phases,
-        ignore_index=ignore,
-        image_border=mode,
-        image_fill=tuple(fill),
-        raw=dict(data),
-    )
+    return AugmentConfig(source=source, presets=presets, ignore_index=raw.ignore_index, border=raw.border)

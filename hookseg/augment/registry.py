@@ -4,7 +4,8 @@ The stage fixes where a transform runs in a paired sample, whatever order the pr
 
 1. ``style``: the StyleGAN slot, on the untouched patch (shared by both views).
 2. ``deform``: non-rigid fields in physical units (same physical field on both views).
-3. ``affine``: flip / rotate / rescale / crop / shear / shift, one matrix in physical units.
+3. ``affine``: flip / rotate / rescale / crop / shear / shift: functions returning 3x3 physical matrices,
+   multiplied into one warp by ``dual_fov.PairedGeometry`` (as ``geometry.AffineStep``s).
 4. ``stain``: targeted HSV, which finds stains by hue, so it runs before any colour change.
 5. ``color``: stain appearance and scanner response, one draw shared by both views.
 6. ``acquisition``: blur, noise and emboss, drawn independently per view (sensor noise is not shared).
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from hookseg.augment.geometry import AffineStep
 
 STAGES = ("style", "deform", "affine", "stain", "color", "acquisition")
 SPATIAL_STAGES = ("deform", "affine")
@@ -27,14 +30,14 @@ TRANSFORMS: dict[str, tuple[str, str, str]] = {
     "grid": ("hookseg.augment.deform", "SeparableGrid", "deform"),
     "optical": ("hookseg.augment.lens", "OpticalLens", "deform"),
     "multi_lens": ("hookseg.augment.lens", "MultiLensDistortion", "deform"),
-    "crop": (_GEOM, "Crop", "affine"),
-    "hflip": (_GEOM, "HorizontalFlip", "affine"),
-    "vflip": (_GEOM, "VerticalFlip", "affine"),
-    "rotate90": (_GEOM, "Rotate90", "affine"),
-    "rotate": (_GEOM, "Rotate", "affine"),
-    "rescale": (_GEOM, "Rescale", "affine"),
-    "shear": (_GEOM, "Shear", "affine"),
-    "shift": (_GEOM, "Shift", "affine"),
+    "crop": (_GEOM, "crop", "affine"),
+    "hflip": (_GEOM, "hflip", "affine"),
+    "vflip": (_GEOM, "vflip", "affine"),
+    "rotate90": (_GEOM, "rotate90", "affine"),
+    "rotate": (_GEOM, "rotate", "affine"),
+    "rescale": (_GEOM, "rescale", "affine"),
+    "shear": (_GEOM, "shear", "affine"),
+    "shift": (_GEOM, "shift", "affine"),
     "targeted_hsv": ("hookseg.augment.stain", "TargetedHSV", "stain"),
     "hed_jitter": ("hookseg.augment.stain", "HEDJitter", "color"),
     "color_jitter": (_A, "ColorJitter", "color"),
@@ -55,8 +58,8 @@ def stage_of(name: str) -> str:
     return TRANSFORMS[name][2]
 
 
-def transform_class(name: str) -> type:
-    """The class behind ``name``; an unknown name lists the valid ones."""
+def transform_class(name: str) -> Any:
+    """The class (the draw function for the affine stage) behind ``name``; an unknown name lists all."""
     if name not in TRANSFORMS:
         msg = f"unknown transform. Received: name={name!r}. Expected one of: {sorted(TRANSFORMS)}"
         raise KeyError(msg)
@@ -71,16 +74,15 @@ def _one_line(err: Exception) -> str:
 
 
 def instantiate(name: str, p: float, params: dict[str, Any]) -> Any:
-    """Build one transform; bad or unknown arguments raise ValueError in one line.
+    """Build one transform (for the affine stage an ``AffineStep``); bad arguments: a one-line ValueError.
 
     albumentations only *warns* about unknown arguments (``var_limit`` on 2.x ``GaussNoise`` is silently
     ignored), so its transforms are built with ``strict=True``.
     """
     cls = transform_class(name)
-    kwargs = dict(params, p=p)
-    if not cls.__module__.startswith(_GEOM):
-        kwargs["strict"] = True
     try:
-        return cls(**kwargs)
+        if stage_of(name) == "affine":
+            return AffineStep(name, p, cls, dict(params))
+        return cls(**params, p=p, strict=True)
     except (TypeError, ValueError) as err:
         raise ValueError(_one_line(err)) from err

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    import cv2  # noqa: PLC0415
+    import cv2
 
     if not path.is_file():
         msg = f"{path}: no such image file. Expected the path of an RGB image (PNG, JPEG, TIFF)"
@@ -54,7 +54,7 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 def write_rgb(path: Path, rgb: np.ndarray) -> None:
-    import cv2  # noqa: PLC0415
+    import cv2
 
     params = [cv2.IMWRITE_PNG_COMPRESSION, 9] if path.suffix.lower() == ".png" else []
     with atomic_path(path) as tmp:
@@ -68,7 +68,7 @@ def synthetic_ihc_patch(size: int = 512, seed: int = 0) -> np.ndarray:
 
     Used when no image is given, so the gallery and the bench run anywhere.
     """
-    import cv2  # noqa: PLC0415
+    import cv2
 
     rng = np.random.default_rng(seed)
     img = np.full((size, size, 3), (238, 236, 240), np.uint8)
@@ -90,7 +90,7 @@ def synthetic_ihc_patch(size: int = 512, seed: int = 0) -> np.ndarray:
 
 
 def run_augment(args: argparse.Namespace) -> int:
-    from hookseg.augment import PairedAugment  # noqa: PLC0415 - albumentations only when used
+    from hookseg.augment import PairedAugment  # albumentations only when used
 
     image = read_rgb(args.image)
     aug = PairedAugment(args.preset, args.config, seed=args.seed, force=args.force)
@@ -101,7 +101,7 @@ def run_augment(args: argparse.Namespace) -> int:
 
 
 def _label(cell: np.ndarray, text: str) -> np.ndarray:
-    import cv2  # noqa: PLC0415
+    import cv2
 
     out = cell.copy()
     cv2.putText(out, text, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3, cv2.LINE_AA)
@@ -111,9 +111,9 @@ def _label(cell: np.ndarray, text: str) -> np.ndarray:
 
 def gallery(image: np.ndarray, config_path: Path | None, *, samples: int, cell: int, seed: int) -> np.ndarray:
     """Rows: the original, then each preset with every transform forced on; columns: independent draws."""
-    import cv2  # noqa: PLC0415
+    import cv2
 
-    from hookseg.augment import PairedAugment, load_config  # noqa: PLC0415
+    from hookseg.augment import PairedAugment, load_config
 
     config = load_config(config_path)
     small = cv2.resize(image, (cell, cell), interpolation=cv2.INTER_AREA)

@@ -16,14 +16,14 @@ def build_augment(config: StageConfig) -> Callable | None:
     presets = list(config.train.augment)
     if not presets:
         return None
-    from hookseg.augment import PairedAugment  # noqa: PLC0415 - albumentations only when augmenting
+    from hookseg.augment import PairedAugment  # albumentations only when augmenting
 
     fov = config.fov
     ratio = (fov.context_mpp / fov.mpp) if fov.context_mpp else 1.0
     augment = PairedAugment(presets, ratio=ratio, seed=config.train.seed)
     bank_path = config.train.style_bank or os.environ.get("HOOKSEG_STYLE_BANK")
     if bank_path and bank_path.lower() != "none":
-        from stylegan_aug.bank import load_bank  # noqa: PLC0415
+        from stylegan_aug.bank import load_bank
 
         bank = load_bank(bank_path)  # None for the empty bank (configs/style_bank_empty.json)
         if bank is not None and augment.attach_style_bank(bank) == 0:

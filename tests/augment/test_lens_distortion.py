@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import albumentations as A
+import numpy as np
+import pytest
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-
-import albumentations as A  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from hookseg.augment import MultiLensDistortion, OpticalLens  # noqa: E402
-from hookseg.augment import functional as F  # noqa: E402
-from hookseg.augment.deform import ElasticGrid, SeparableGrid  # noqa: E402
+from hookseg.augment import MultiLensDistortion, OpticalLens
+from hookseg.augment import functional as F
+from hookseg.augment.deform import ElasticGrid, SeparableGrid
 
 
 def test_lens_matches_the_paper_formula():

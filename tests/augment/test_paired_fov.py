@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pickle
 
+import albumentations as A
 import numpy as np
 import pytest
 
-from hookseg.augment import PairedAugment, load_config, parse_config
+from hookseg.augment import PairedAugment, PairedGeometry, load_config, parse_config
 from hookseg.augment import functional as F
+from hookseg.augment import geometry as G
 
 RATIO = 4
 SIZE = 128
@@ -47,6 +49,15 @@ def _physical_centroid(mask: np.ndarray, scale: float) -> np.ndarray:
 
 
 SPATIAL = [["basic"], ["xy_jitter"], ["deform"], ["basic", "deform", "xy_jitter"]]
+# Table 8's phases (params.yaml holds the schedule) plus the deformations, which that schedule leaves out.
+PHASES = {
+    "base": ["basic"],
+    "p1": ["basic", "color_noise"],
+    "p2": ["basic", "deform", "heavy_color", "noise"],
+    "p3": ["targeted_hsv", "basic", "deform", "heavy_color", "noise"],
+    "p4": ["gan", "targeted_hsv", "basic", "deform", "heavy_color", "noise"],
+    "p5": ["gan", "xy_jitter", "basic", "noise"],
+}
 
 
 @pytest.mark.parametrize("presets", SPATIAL, ids=lambda p: "+".join(p))
@@ -78,12 +89,12 @@ def test_wrong_context_scaling_would_be_caught(config):
     assert max(errors) > 1.5 * RATIO
 
 
-@pytest.mark.parametrize("phase", ["base", "p1", "p2", "p3", "p4", "p5"])
+@pytest.mark.parametrize("phase", sorted(PHASES))
 def test_labels_stay_in_classes_or_ignore(config, phase):
     rng = np.random.default_rng(1)
     target = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
     labels = rng.integers(0, 3, (6, 6), dtype=np.uint8).repeat(16, 0).repeat(16, 1)
-    aug = PairedAugment.for_phase(phase, config, ratio=RATIO, force=True)
+    aug = PairedAugment(PHASES[phase], config, ratio=RATIO, force=True)
     for seed in range(3):
         t, tl, c, cl = aug(target, labels, target.copy(), labels.copy(), rng=np.random.default_rng(seed))
         for label in (tl, cl):
@@ -94,7 +105,7 @@ def test_labels_stay_in_classes_or_ignore(config, phase):
 
 def test_deterministic_given_the_rng(config):
     target, target_labels, context, context_labels = _views()
-    aug = PairedAugment.for_phase("p4", config, ratio=RATIO, force=True)
+    aug = PairedAugment(PHASES["p4"], config, ratio=RATIO, force=True)
     first = aug(target, target_labels, context, context_labels, rng=np.random.default_rng(7))
     again = aug(target, target_labels, context, context_labels, rng=np.random.default_rng(7))
     other = aug(target, target_labels, context, context_labels, rng=np.random.default_rng(8))
@@ -144,9 +155,24 @@ def test_bad_inputs_are_rejected(config):
 def test_pickles_for_loader_workers(config):
     """PyDataset(use_multiprocessing=True) pickles the augmenter into each worker."""
     target, target_labels, context, context_labels = _views()
-    aug = PairedAugment.for_phase("p4", config, ratio=RATIO, force=True)
+    aug = PairedAugment(PHASES["p4"], config, ratio=RATIO, force=True)
     clone = pickle.loads(pickle.dumps(aug))
     a = aug(target, target_labels, context, context_labels, rng=np.random.default_rng(5))
     b = clone(target, target_labels, context, context_labels, rng=np.random.default_rng(5))
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_paired_geometry_is_one_albumentations_transform():
+    """Standalone in a Compose, with context and context_mask as targets: physical shift, nearest labels."""
+    target, target_labels, context, context_labels = _views()
+    geometry = PairedGeometry(affine=[G.AffineStep("shift", 1.0, G.shift, {"limit": 0.125})], ratio=RATIO)
+    out = A.Compose([geometry], is_check_shapes=False, seed=3)(
+        image=target, mask=target_labels, context=context, context_mask=context_labels
+    )
+    label_t = _physical_centroid(out["mask"] == 1, 1.0)
+    assert np.abs(label_t - np.array(OFFSET)).max() > 2, "the shift should move the marker"
+    assert np.abs(label_t - _physical_centroid(out["context_mask"] == 1, RATIO)).max() <= 1.5 * RATIO
+    assert set(np.unique(out["mask"])) <= {0, 1, 255} and 255 in out["mask"]  # outside the view: ignore
+    again = A.Compose([geometry], is_check_shapes=False, seed=3)(image=target, context=context)
+    np.testing.assert_array_equal(again["context"], out["context"])

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
+import albumentations as A
+import cv2
+import numpy as np
+import pytest
+from skimage.color import rgb2hed
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-
-import albumentations as A  # noqa: E402
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from skimage.color import rgb2hed  # noqa: E402
-
-from hookseg.augment import HEDJitter, PairedAugment, StyleBankSlot, TargetedHSV  # noqa: E402
-from hookseg.augment import functional as F  # noqa: E402
-from hookseg.augment.stain import TABLE6  # noqa: E402
+from hookseg.augment import HEDJitter, PairedAugment, StyleBankSlot, TargetedHSV
+from hookseg.augment import functional as F
+from hookseg.augment.stain import TABLE6
 
 
 @pytest.fixture(scope="module")
