@@ -42,11 +42,11 @@ def write_probability_tiffs(paths: Sequence[Path], probs: np.ndarray, mpp: float
     return list(paths)
 
 
-def write_regions_geojson(path: Path, labels: np.ndarray, scale: float, class_map,  # noqa: ANN001 - ClassMap
+def write_regions_geojson(path: Path, labels: np.ndarray, scale: float, class_map,
                           simplify_px: float) -> int:
     """Class regions (polygons with holes) in level-0 pixels; ``scale`` = level-0 px per label px."""
-    from hookseg.annotations import Annotation, AnnotationSet, write_annotations  # noqa: PLC0415
-    from hookseg.annotations.label_mask import vectorize  # noqa: PLC0415
+    from hookseg.annotations import Annotation, AnnotationSet, write_annotations
+    from hookseg.annotations.label_mask import vectorize
 
     annotations = []
     for cls in range(1, class_map.num_classes):
