@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hookseg.cohort.manifest import SlideRecord
 from hookseg.errors import ConfigError
 from hookseg.sampling import open_labels, read_labels
 from pseudo_label.labeller import confident_labels, label_slide
+from pseudo_label.quality import QualityCounts, fine_tables, summarise
 from pseudo_label.schedule import phases_from_mapping
 from tests.factories import banded_slide
 
@@ -44,6 +46,26 @@ def test_label_slide_thresholds_and_manual_override(colour_model, annotated_slid
     assert (labels[55:95, 155:195] == 2).all()
     assert (labels[55:95, 130:145] == 1).mean() > 0.95  # the tumour band around it stays tumour
     assert loose["manual_fraction"] == pytest.approx(50 * 50 / labels.size, rel=0.05)
+
+
+def test_label_slide_measures_its_labels_against_truth_and_held_out_annotations(colour_model, annotated_slide,
+                                                                                tmp_path):
+    model, meta, _ = colour_model
+    folder = annotated_slide.path.parent
+    held_out = replace(annotated_slide, split="val", ground_truth=folder / "gt" / "s.tiff")
+    summary = label_slide(model, meta, held_out, 0.5, tmp_path / "val.tiff")
+    counts = QualityCounts.from_json(summary["quality"])
+    report = summarise(counts, meta.class_map.names, *fine_tables(held_out.ground_truth, meta.class_map))
+    # The colour model is right wherever it labels; the annotated DCIS square is not counted against truth.
+    for name in ("background", "tumour", "other"):
+        assert report["truth"][name]["precision"] > 0.95
+    assert report["fine"]["dcis"]["as_other"] > 0.95
+    # On the held-out annotation the model said tumour (the square lies in the tumour band): all wrong.
+    assert report["held_out"]["other"]["recall"] < 0.05
+    assert report["held_out"]["tumour"]["true_pixels"] == 0
+    # A training slide's annotations are not held out: nothing counted.
+    train = label_slide(model, meta, annotated_slide, 0.5, tmp_path / "train.tiff")
+    assert not np.asarray(train["quality"]["held_out"]).any()
 
 
 def test_schedule_validates_order_and_thresholds():
