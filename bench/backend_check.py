@@ -14,12 +14,12 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from hookseg.losses import branch_losses, weighted_ce_dice  # noqa: E402
-from hookseg.metrics import iou_metrics  # noqa: E402
-from hookseg.model import create_model, parameter_report  # noqa: E402
+from hookseg.losses import branch_losses, weighted_ce_dice
+from hookseg.metrics import iou_metrics
+from hookseg.model import create_model, parameter_report
 
 
 def main() -> int:

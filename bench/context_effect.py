@@ -28,9 +28,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hookseg.cohort import read_manifest  # noqa: E402
-from hookseg.slides import open_slide  # noqa: E402
-from hookseg.synth import FINE_CODES, generate_cohort  # noqa: E402
+from hookseg.cohort import read_manifest
+from hookseg.slides import open_slide
+from hookseg.synth import FINE_CODES, generate_cohort
 
 TILE = 128
 TARGET_MPP, CONTEXT_MPP = 0.5, 2.0

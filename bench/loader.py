@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hookseg.cohort import read_manifest  # noqa: E402
-from hookseg.sampling import FieldOfView, IndexParams, PatchDataset, build_index, sources_from_records  # noqa: E402
+from hookseg.cohort import read_manifest
+from hookseg.sampling import FieldOfView, IndexParams, PatchDataset, build_index, sources_from_records
 
 
 def measure(dataset: PatchDataset, batches: int) -> float:
@@ -65,8 +65,11 @@ def main() -> None:
             from hookseg.augment import PairedAugment
 
             augment = PairedAugment(args.augment.split(","), ratio=args.context_mpp / args.mpp, seed=0)
-        print(f"{len(records)} slides, {len(index)} centres, FOV {args.size} px at {args.mpp}/{args.context_mpp} mpp, "
-              f"batch {args.batch}, augment [{args.augment}]")
+        print(
+            f"{len(records)} slides, {len(index)} centres, "
+            f"FOV {args.size} px at {args.mpp}/{args.context_mpp} mpp, "
+            f"batch {args.batch}, augment [{args.augment}]"
+        )
         for workers, multiprocessing in ((1, False), (2, True)):
             dataset = PatchDataset(index, sources_from_records(records, labels), fov, batch_size=args.batch,
                                    steps=args.batches, seed=0, augment=augment, workers=workers,

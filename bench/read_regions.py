@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hookseg.slides import open_slide, write_pyramid  # noqa: E402
+from hookseg.slides import open_slide, write_pyramid
 
 
 def tissue_like_tiles(seed: int = 0):

@@ -19,10 +19,10 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from hookseg.cohort import read_manifest  # noqa: E402
-from stylegan_aug.bank import read_meta  # noqa: E402
-from stylegan_aug.evaluate import evaluate_generator, gallery  # noqa: E402
-from stylegan_aug.gallery import write_png  # noqa: E402
+from hookseg.cohort import read_manifest
+from stylegan_aug.bank import read_meta
+from stylegan_aug.evaluate import evaluate_generator, gallery
+from stylegan_aug.gallery import write_png
 
 HEADER = (f"{'pair':<22} {'mpp':>9} {'SSIM':>6} {'p05':>6} {'src->tgt':>9} {'out->tgt':>9} {'tgt->tgt':>9} "
           f"{'steps':>6} {'train s':>8}")

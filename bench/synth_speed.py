@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hookseg.synth import generate_cohort, generate_slide, plan_cohort  # noqa: E402
+from hookseg.synth import generate_cohort, generate_slide, plan_cohort
 
 
 def per_scanner(out: Path, size: int, seed: int, slides: int, new_domain: int, workers: int) -> None:

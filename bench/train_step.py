@@ -18,11 +18,11 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from hookseg.losses import branch_losses  # noqa: E402
-from hookseg.model import create_model, parameter_report  # noqa: E402
+from hookseg.losses import branch_losses
+from hookseg.model import create_model, parameter_report
 
 SCALES = {
     "demo": {"encoder": "b0", "input_size": 256, "batch": 4},

@@ -27,7 +27,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the permissions any new file would
     try:
         yield tmp
-        os.replace(tmp, final)
+        tmp.replace(final)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -35,7 +35,7 @@ def load_model(path: str | Path) -> tuple[keras.Model, ModelMeta]:
     # Importing these registers hookseg's serializable layers, losses and metrics with Keras.
     import hookseg.losses
     import hookseg.metrics
-    import hookseg.model  # noqa: F401
+    import hookseg.model  # noqa: F401 - the three imports register serializables with Keras
 
     return keras.saving.load_model(path, compile=False, safe_mode=True), meta
 

@@ -34,7 +34,7 @@ def default_workers() -> int | None:
 
 def init_ray(num_cpus: int | None = None) -> None:
     """Join RAY_ADDRESS's cluster, or start a local one sized to ``num_cpus``; idempotent."""
-    import ray  # noqa: PLC0415
+    import ray
 
     if ray.is_initialized():
         return
@@ -59,9 +59,9 @@ def map_slides(
     on_result: Callable[[str, Any], None] | None = None,
 ) -> tuple[dict[str, Any], list[TaskFailure]]:
     """Run ``fn(*args_i)`` for each item as a Ray task; return results by item and the failures."""
-    import ray  # noqa: PLC0415
+    import ray
 
-    from hookseg.errors import HooksegError  # noqa: PLC0415
+    from hookseg.errors import HooksegError
 
     remote = ray.remote(num_cpus=num_cpus, max_retries=max_retries,
                         retry_exceptions=[ConnectionError, TimeoutError])(fn)
@@ -77,7 +77,9 @@ def map_slides(
         except HooksegError as err:  # RayTaskError subclasses the user's exception type
             failures.append(TaskFailure(item, _one_line(err)))
         except ray.exceptions.RayError as err:
-            failures.append(TaskFailure(item, _one_line(err.cause if hasattr(err, "cause") and err.cause else err)))
+            failures.append(
+                TaskFailure(item, _one_line(err.cause if hasattr(err, "cause") and err.cause else err))
+            )
         else:
             if on_result is not None:
                 on_result(item, results[item])
@@ -88,7 +90,11 @@ def map_slides(
 
 def _one_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
-    message = next((line for line in reversed(text) if line.strip()), type(err).__name__) if text else type(err).__name__
+    message = (
+        next((line for line in reversed(text) if line.strip()), type(err).__name__)
+        if text
+        else type(err).__name__
+    )
     return message.strip()
 
 
@@ -109,7 +115,7 @@ def run_slides(
     if workers != 0 and len(items) > 1:
         init_ray(workers)
         return map_slides(fn, items, args, on_result=on_result)
-    from hookseg.errors import HooksegError  # noqa: PLC0415
+    from hookseg.errors import HooksegError
 
     results: dict[str, Any] = {}
     failures: list[TaskFailure] = []

@@ -61,14 +61,19 @@ def start_run(
 
     Nested under the run in ``HOOKSEG_PARENT_RUN_ID`` when set (a pipeline's parent run).
     """
-    import mlflow  # noqa: PLC0415 - heavy; only stages that log import it
+    import mlflow
 
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_experiment(experiment or os.environ.get("HOOKSEG_EXPERIMENT", DEFAULT_EXPERIMENT))
     run_id = None
     if run_id_file is not None and run_id_file.exists():
         run_id = run_id_file.read_text().strip() or None
-    all_tags = {"stage": stage, "config_hash": config_hash(config), "git_commit": git_commit(), **(tags or {})}
+    all_tags = {
+        "stage": stage,
+        "config_hash": config_hash(config),
+        "git_commit": git_commit(),
+        **(tags or {}),
+    }
     parent = os.environ.get("HOOKSEG_PARENT_RUN_ID")
     if parent:
         all_tags["mlflow.parentRunId"] = parent

@@ -66,15 +66,15 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     return meta
 
 
-def load_generator(folder: str | Path):  # noqa: ANN201 - keras.Model, imported lazily
-    import keras  # noqa: PLC0415
+def load_generator(folder: str | Path):
+    import keras
 
-    import stylegan_aug.layers  # noqa: F401, PLC0415 - registers the custom layers
+    import stylegan_aug.layers  # noqa: F401 - registers the generator's layers with Keras
 
     return keras.saving.load_model(Path(folder) / GENERATOR_FILE, safe_mode=True, compile=False)
 
 
-def compile_generator(model):  # noqa: ANN001, ANN201 - keras.Model -> callable like it
+def compile_generator(model):
     """``model(inputs, training=False)``, traced once per input shape on TensorFlow.
 
     Why: an eager call of the functional generator costs ~80 ms for one 128-px view on this CPU, mostly
@@ -82,23 +82,23 @@ def compile_generator(model):  # noqa: ANN001, ANN201 - keras.Model -> callable 
     to ``None`` dims, which ``UpSampling2D(bilinear)`` cannot take, so each shape gets its own trace
     (a loader sees two or three shapes). Other backends run eagerly.
     """
-    import keras  # noqa: PLC0415
+    import keras
 
     if keras.backend.backend() != "tensorflow":
         return model
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
     traced = tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=False)
     return lambda inputs, training=False: traced(inputs)
 
 
-def stylise(generator, images: np.ndarray, domains: np.ndarray, rng: np.random.Generator, *,  # noqa: ANN001
+def stylise(generator, images: np.ndarray, domains: np.ndarray, rng: np.random.Generator, *,
             z_dim: int, noise_layers: int, multiple: int, batch_size: int = 32) -> np.ndarray:
     """Restyle uint8 RGB ``images`` (N, H, W, 3) to target ``domains`` (N,) with z and noise from ``rng``.
 
     Sides that are not a multiple of ``multiple`` are reflect-padded and cropped back.
     """
-    from keras import ops  # noqa: PLC0415
+    from keras import ops
 
     n, h, w = images.shape[:3]
     ph, pw = -h % multiple, -w % multiple

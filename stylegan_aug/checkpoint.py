@@ -27,7 +27,7 @@ Groups = Mapping[str, Sequence[Any]]  # name -> variables, e.g. {"g": G.weights,
 
 def save_checkpoint(path: str | Path, step: int, state: dict[str, Any], groups: Groups) -> Path:
     """Write every variable of ``groups``, the step and a JSON-able ``state`` to one ``.npz``, atomically."""
-    from keras import ops  # noqa: PLC0415
+    from keras import ops
 
     arrays: dict[str, np.ndarray] = {}
     for group, variables in groups.items():

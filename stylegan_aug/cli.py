@@ -53,9 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from hookseg.cohort import read_manifest  # noqa: PLC0415
-    from stylegan_aug.config import load_config  # noqa: PLC0415
-    from stylegan_aug.train import train_stylegan  # noqa: PLC0415
+    from hookseg.cohort import read_manifest
+    from stylegan_aug.config import load_config
+    from stylegan_aug.train import train_stylegan
 
     config = load_config(args.config, args.profile).replace_train(steps=args.steps, seed=args.seed)
     budget = None if args.max_minutes is None else 60.0 * args.max_minutes
@@ -70,16 +70,16 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_bank(args: argparse.Namespace) -> int:
-    from stylegan_aug.bank import load_bank, write_bank  # noqa: PLC0415
+    from stylegan_aug.bank import load_bank, write_bank
 
     path = write_bank(args.out, args.generator, args.weight)
     bank = load_bank(path)
     print(f"{path}: {len(bank.styles)} style(s): {', '.join(bank.style_names())}")
     if args.preview is not None:
-        import numpy as np  # noqa: PLC0415
+        import numpy as np
 
-        from hookseg.cli.augment import read_rgb  # noqa: PLC0415
-        from stylegan_aug.gallery import image_grid, write_png  # noqa: PLC0415
+        from hookseg.cli.augment import read_rgb
+        from stylegan_aug.gallery import image_grid, write_png
 
         image = read_rgb(args.image) if args.image else _demo_patch()
         styled = [np.stack([bank.apply(image, seed, style=i) for seed in range(4)])
@@ -89,15 +89,15 @@ def run_bank(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_patch():  # noqa: ANN202 - np.ndarray
-    import cv2  # noqa: PLC0415
+def _demo_patch():
+    import cv2
 
-    from hookseg.config import CONFIG_DIR  # noqa: PLC0415
+    from hookseg.config import CONFIG_DIR
 
     path = CONFIG_DIR.parent.parent / "shared" / "realdata" / "skimage_ihc.png"
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
-        from hookseg.errors import ConfigError  # noqa: PLC0415
+        from hookseg.errors import ConfigError
 
         msg = f"{path}: default preview patch not found. Pass --image PATCH.png"
         raise ConfigError(msg, path=path)
@@ -106,10 +106,10 @@ def _demo_patch():  # noqa: ANN202 - np.ndarray
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from hookseg.cohort import read_manifest  # noqa: PLC0415
-    from hookseg.io import write_json  # noqa: PLC0415
-    from stylegan_aug.evaluate import evaluate_generator, gallery  # noqa: PLC0415
-    from stylegan_aug.gallery import write_png  # noqa: PLC0415
+    from hookseg.cohort import read_manifest
+    from hookseg.io import write_json
+    from stylegan_aug.evaluate import evaluate_generator, gallery
+    from stylegan_aug.gallery import write_png
 
     results = evaluate_generator(args.generator, read_manifest(args.manifest), patches=args.patches,
                                  seed=args.seed, mpps=args.mpp)

@@ -38,7 +38,7 @@ class TFGANSteps:
             msg = (f"StyleGAN training needs the TensorFlow backend (R1 takes a gradient of a gradient). "
                    f"Received: KERAS_BACKEND={keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow")
             raise RuntimeError(msg)
-        import tensorflow as tf  # noqa: PLC0415
+        import tensorflow as tf
 
         self.tf = tf
         self.generator, self.discriminator = generator, discriminator

@@ -63,7 +63,7 @@ def load_pools(config: StyleGANConfig, manifest: Manifest, source: DomainSpec,
     src_records = domain_records(manifest, source, d.splits)
     tgt_records = [domain_records(manifest, t, d.splits) for t in targets]
 
-    def draw(records, n: int, *key: int) -> np.ndarray:  # noqa: ANN001
+    def draw(records, n: int, *key: int) -> np.ndarray:
         rng = np.random.default_rng([seed, *key])
         return sample_patches(records, n, d.size, d.mpps, rng, min_tissue=d.min_tissue)
 
@@ -88,13 +88,13 @@ class _Tracker:
 
     def metrics(self, values: dict[str, float], step: int) -> None:
         if self.run is not None:
-            import mlflow  # noqa: PLC0415
+            import mlflow
 
             mlflow.log_metrics({_metric_name(k): float(v) for k, v in values.items()}, step=step)
 
     def artifact(self, path: Path, folder: str | None = None) -> None:
         if self.run is not None:
-            import mlflow  # noqa: PLC0415
+            import mlflow
 
             mlflow.log_artifact(str(path), artifact_path=folder)
 
@@ -104,9 +104,9 @@ class Trainer:
 
     def __init__(self, config: StyleGANConfig, pools: Pools, source: DomainSpec,
                  targets: Sequence[DomainSpec], out: Path) -> None:
-        import keras  # noqa: PLC0415
+        import keras
 
-        from stylegan_aug.step_tf import TFGANSteps  # noqa: PLC0415
+        from stylegan_aug.step_tf import TFGANSteps
 
         self.config, self.pools, self.out = config, pools, out
         self.source, self.targets = source, list(targets)
@@ -230,14 +230,13 @@ def train_stylegan(config: StyleGANConfig, manifest: Manifest, source: str, targ
     run_config = {**config.to_dict(), "source": source_spec.name, "targets": [t.name for t in target_specs]}
     context: contextlib.AbstractContextManager[Any] = contextlib.nullcontext(None)
     if track:
-        from hookseg.tracking import start_run  # noqa: PLC0415
+        from hookseg.tracking import start_run
 
         context = start_run(stage="stylegan", config=run_config, run_id_file=out / "mlflow_run_id",
                             tags={"source": source_spec.name, "targets": ",".join(run_config["targets"])})
     with context as run:
         tracker = _Tracker(run)
-        result = _loop(trainer, tracker, time_budget_s)
-    return result
+        return _loop(trainer, tracker, time_budget_s)
 
 
 def _loop(trainer: Trainer, tracker: _Tracker, time_budget_s: float | None) -> TrainResult:

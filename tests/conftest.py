@@ -84,7 +84,7 @@ def sample_bcss_codes() -> Path:
 
 @pytest.fixture(scope="session")
 def colour_model(tmp_path_factory):
-    """A saved dual-input model that labels band colours (tests.factories): prediction's right answer is known."""
+    """A saved dual-input model labelling band colours (tests.factories): the right answer is known."""
     from hookseg.model_io import ModelMeta, save_model
     from hookseg.sampling import FieldOfView
     from tests.factories import nearest_colour_model

@@ -27,7 +27,9 @@ def banded_slide(folder: Path, name: str, *, size: tuple[int, int] = (1536, 1024
     image[glass_from:] = 245
     noise = rng.integers(-15, 16, image.shape)
     image = np.clip(image.astype(int) + noise, 0, 255).astype(np.uint8)
-    slide = write_pyramid(folder / f"{name}.tif", size, lambda x, y, w, h: image[y : y + h, x : x + w], mpp=mpp)
+    slide = write_pyramid(
+        folder / f"{name}.tif", size, lambda x, y, w, h: image[y : y + h, x : x + w], mpp=mpp
+    )
     step = round(label_mpp / mpp)
     labels = np.repeat(band[::step][None, :], height // step, axis=0).astype(np.uint8)
     labels[glass_from // step :] = 255
@@ -36,8 +38,10 @@ def banded_slide(folder: Path, name: str, *, size: tuple[int, int] = (1536, 1024
     fine = np.array([2, 1, 3], np.uint8)[np.repeat(band[::step][None, :], height // step, axis=0)]
     fine[glass_from // step :] = 0
     write_label_raster(folder / "gt" / f"{name}.tiff", fine, mpp=label_mpp)
-    (folder / "gt" / "codes.csv").write_text("group,GT_code,color\nglass,0,rgb(255,255,255)\ntumour,1,rgb(255,0,0)\n"
-                                             "stroma,2,rgb(255,125,0)\ndcis,3,rgb(0,0,255)\n")
+    (folder / "gt" / "codes.csv").write_text(
+        "group,GT_code,color\nglass,0,rgb(255,255,255)\ntumour,1,rgb(255,0,0)\n"
+        "stroma,2,rgb(255,125,0)\ndcis,3,rgb(0,0,255)\n"
+    )
     return slide, raster
 
 
@@ -66,7 +70,7 @@ SCALE = 0.0003  # logits: band colours are certain, glass (nearest to pale strom
 
 
 def nearest_colour_model(size: int, context: bool) -> keras.Model:
-    """A 1x1-conv softmax that labels each pixel by its nearest band colour: a model whose right answer is known."""
+    """A 1x1-conv softmax labelling each pixel by its nearest band colour: its right answer is known."""
     centroids = np.array([COLOURS[k] for k in range(3)], np.float32)
     kernel = (2 * centroids.T * SCALE)[None, None]  # (1, 1, 3, 3)
     bias = -(centroids**2).sum(1) * SCALE

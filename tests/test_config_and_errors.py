@@ -69,7 +69,8 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.json"
     with pytest.raises(RuntimeError), atomic_path(target) as tmp:
         tmp.write_text("half")
-        raise RuntimeError("interrupted")
+        msg = "interrupted"
+        raise RuntimeError(msg)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
     write_json(target, {"a": 1})

@@ -85,11 +85,11 @@ def read_mask_array(path: str | Path) -> np.ndarray:
         raise AnnotationError(msg, path=path)
     try:
         if path.suffix.lower() in (".tif", ".tiff"):
-            import tifffile  # noqa: PLC0415
+            import tifffile
 
             array = tifffile.imread(path)
         else:
-            from PIL import Image  # noqa: PLC0415
+            from PIL import Image
 
             with Image.open(path) as image:
                 array = np.asarray(image)

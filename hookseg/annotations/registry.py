@@ -95,7 +95,7 @@ def _sniff_json(path: Path) -> str:
 def read_annotations(
     path: str | Path,
     *,
-    format: str | None = None,  # noqa: A002 - the user-facing name
+    format: str | None = None,
     codes: str | Path | None = None,
     origin: tuple[float, float] | None = None,
 ) -> AnnotationSet:
@@ -134,7 +134,7 @@ def write_annotations(
     annotations: AnnotationSet,
     path: str | Path,
     *,
-    format: str | None = None,  # noqa: A002
+    format: str | None = None,
     class_map: ClassMap | None = None,
 ) -> Path:
     """Write atomically; labels that are class names get the class map's colours."""

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from hookseg.augment import _offline  # noqa: F401 - side effect: NO_ALBUMENTATIONS_UPDATE before albumentations
+from hookseg.augment import _offline  # noqa: F401 - imported for its side effect: no update check
 from hookseg.augment.config import DEFAULT_CONFIG, AugmentConfig, load_config, parse_config
 from hookseg.augment.dual_fov import PairedGeometry, PerView
 from hookseg.augment.lens import MultiLensDistortion, OpticalLens

@@ -42,7 +42,7 @@ def _one_line_warnings(run: Callable[[argparse.Namespace], int]) -> Callable[[ar
     """Show annotation warnings (repaired or skipped geometry) as single lines, like the command's errors."""
 
     def wrapped(args: argparse.Namespace) -> int:
-        from hookseg.annotations.model import AnnotationWarning  # noqa: PLC0415
+        from hookseg.annotations.model import AnnotationWarning
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AnnotationWarning)
@@ -73,7 +73,7 @@ def _add_mask_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args: argparse.Namespace):
-    from hookseg.annotations.registry import detect_format, read_annotations  # noqa: PLC0415
+    from hookseg.annotations.registry import detect_format, read_annotations
 
     is_mask = detect_format(args.input) == "mask"
     if is_mask:
@@ -84,13 +84,13 @@ def _read(args: argparse.Namespace):
 
 
 def _class_map(args: argparse.Namespace):
-    from hookseg.annotations.classes import ClassMap  # noqa: PLC0415
+    from hookseg.annotations.classes import ClassMap
 
     return ClassMap.default(args.classes)
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from hookseg.annotations.registry import detect_format, write_annotations  # noqa: PLC0415
+    from hookseg.annotations.registry import detect_format, write_annotations
 
     out_format = args.to or detect_format(args.output, writing=True)  # fail before the (slow) read
     annotations = _read(args)

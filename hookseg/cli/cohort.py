@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from hookseg.cohort import read_manifest  # noqa: PLC0415
-    from hookseg.errors import SlideError  # noqa: PLC0415
+    from hookseg.cohort import read_manifest
+    from hookseg.errors import SlideError
 
     manifest = read_manifest(args.manifest)
     unreadable = []
@@ -56,10 +56,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_split(args: argparse.Namespace) -> int:
-    import pandas as pd  # noqa: PLC0415
+    import pandas as pd
 
-    from hookseg.cohort import assign_patient_splits  # noqa: PLC0415
-    from hookseg.io import atomic_path  # noqa: PLC0415
+    from hookseg.cohort import assign_patient_splits
+    from hookseg.io import atomic_path
 
     frame = pd.read_csv(args.manifest, dtype=str, keep_default_na=False)
     for column in ("patient_id", *([args.stratify] if args.stratify else [])):
@@ -68,20 +68,24 @@ def run_split(args: argparse.Namespace) -> int:
             raise ManifestError(msg, path=args.manifest)
     fractions = {"train": args.train, "val": args.val, "test": args.test}
     strata = frame[args.stratify].tolist() if args.stratify else None
-    frame["split"] = assign_patient_splits(frame["patient_id"].tolist(), fractions, seed=args.seed, strata=strata)
+    frame["split"] = assign_patient_splits(
+        frame["patient_id"].tolist(), fractions, seed=args.seed, strata=strata
+    )
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
-    print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in frame["split"].value_counts().sort_index().items()))
+    print(
+        f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in frame["split"].value_counts().sort_index().items())
+    )
     return 0
 
 
 def run_prepare(args: argparse.Namespace) -> int:
     """Generate the demo cohort, or validate the user's manifest and copy it with absolute paths."""
-    from pathlib import Path  # noqa: PLC0415
+    from pathlib import Path
 
-    from hookseg.cli import main  # noqa: PLC0415
-    from hookseg.config import load_yaml  # noqa: PLC0415
-    from hookseg.errors import ConfigError  # noqa: PLC0415
+    from hookseg.cli import main
+    from hookseg.config import load_yaml
+    from hookseg.errors import ConfigError
 
     cohort = load_yaml(args.params).get("cohort")
     if not isinstance(cohort, dict):
@@ -89,10 +93,10 @@ def run_prepare(args: argparse.Namespace) -> int:
         raise ConfigError(msg, path=args.params)
     out = Path(args.out)
     if cohort.get("manifest"):
-        import pandas as pd  # noqa: PLC0415
+        import pandas as pd
 
-        from hookseg.cohort import read_manifest  # noqa: PLC0415
-        from hookseg.io import atomic_path  # noqa: PLC0415
+        from hookseg.cohort import read_manifest
+        from hookseg.io import atomic_path
 
         manifest = read_manifest(cohort["manifest"])
         frame = manifest.to_frame()
@@ -105,7 +109,12 @@ def run_prepare(args: argparse.Namespace) -> int:
         print(f"{out / 'manifest.csv'}: {len(manifest)} slides from {cohort['manifest']}")
         return 0
     options = []
-    for key, flag in (("slides", "--slides"), ("new_domain", "--new-domain"), ("size", "--size"), ("seed", "--seed")):
+    for key, flag in (
+        ("slides", "--slides"),
+        ("new_domain", "--new-domain"),
+        ("size", "--size"),
+        ("seed", "--seed"),
+    ):
         if key in cohort:
             options += [flag, str(cohort[key])]
     return main(["demo-cohort", str(out), *options])

@@ -44,7 +44,7 @@ def _names(value: str, option: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookseg.synth import generate_cohort  # noqa: PLC0415
+    from hookseg.synth import generate_cohort
 
     if args.workers is not None and args.workers < 1:
         msg = f"--workers must be at least 1. Received: --workers={args.workers}"

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookseg.slides import open_slide  # noqa: PLC0415 - lazy import keeps --help fast
+    from hookseg.slides import open_slide
 
     infos = []
     for path in args.slide:

@@ -34,8 +34,8 @@ class SlideRecord:
     mpp: float | None = None
     ground_truth: Path | None = None
 
-    def open(self):  # noqa: ANN201 - SlideReader; imported lazily to keep the manifest light
-        from hookseg.slides import open_slide  # noqa: PLC0415
+    def open(self):
+        from hookseg.slides import open_slide
 
         return open_slide(self.path, mpp=self.mpp)
 
@@ -85,7 +85,8 @@ def validate_frame(frame: pd.DataFrame, path: Path, *, check_files: bool = True)
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
-        msg = f"{path}: missing column(s) {missing}. Expected columns: {list(REQUIRED_COLUMNS)} (+ optional {list(OPTIONAL_COLUMNS)})"
+        msg = (f"{path}: missing column(s) {missing}. Expected columns: {list(REQUIRED_COLUMNS)} "
+               f"(+ optional {list(OPTIONAL_COLUMNS)})")
         raise ManifestError(msg, path=path)
     problems: list[str] = []
     records: list[SlideRecord] = []

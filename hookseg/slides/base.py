@@ -83,13 +83,13 @@ class SlideReader(abc.ABC):
 
     @abc.abstractmethod
     def _read_level(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
-        """RGB uint8 (height, width, 3) at ``level``, origin in that level's pixels; white outside the image."""
+        """RGB uint8 (height, width, 3) at ``level``, origin in its pixels; white outside the image."""
 
     def _window_origin(self, level: int, x: int, y: int) -> tuple[float, float]:
         """Where, in level pixels, the window ``_read_level`` returned for (x, y) really starts."""
         return float(x), float(y)
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Release file handles."""
 
     # --- shared behaviour ----------------------------------------------------------------------------------
@@ -116,7 +116,8 @@ class SlideReader(abc.ABC):
         if meta is None:
             msg = (
                 f"{self.path}: no microns-per-pixel in the slide metadata (openslide.mpp-x, TIFF resolution "
-                "or OME PhysicalSizeX). Supply it: the manifest's `mpp` column, or `--mpp` on the command line"
+                "or OME PhysicalSizeX). Supply it: the manifest's `mpp` column, or `--mpp` on the command "
+                "line"
             )
             raise SlideError(msg, path=self.path)
         return float(meta)
@@ -162,7 +163,9 @@ class SlideReader(abc.ABC):
         window = self._read_level(level, wx, wy, ww, wh)
         window = self._mask_outside_bounds(window, level, wx, wy)
         ox, oy = self._window_origin(level, wx, wy)
-        return resample_window(window, (lx - ox, ly - oy), (width, height), factor, interpolation=interpolation)
+        return resample_window(
+            window, (lx - ox, ly - oy), (width, height), factor, interpolation=interpolation
+        )
 
     def read_at_center(self, center: tuple[float, float], size: tuple[int, int], mpp: float) -> np.ndarray:
         """Like ``read`` but centred on level-0 ``center``: what paired fields of view use to stay aligned."""

@@ -64,7 +64,9 @@ class OpenSlideReader(SlideReader):
         try:
             region = self._slide.read_region((math.ceil(x * ds), math.ceil(y * ds)), level, (width, height))
         except openslide.OpenSlideError as err:
-            msg = f"{self.path}: reading level {level} at ({x}, {y}) failed ({err}); the file may be truncated"
+            msg = (
+                f"{self.path}: reading level {level} at ({x}, {y}) failed ({err}); the file may be truncated"
+            )
             raise SlideError(msg, path=self.path) from err
         rgba = np.asarray(region)
         alpha = rgba[..., 3:4].astype(np.uint16)

@@ -28,13 +28,13 @@ def reader_class(backend: str) -> type[SlideReader]:
 
 
 def detect_backend(path: Path) -> str:
-    """OpenSlide for what it recognises; tifffile for other TIFFs (OME-TIFF, SubIFD pyramids); PIL for images."""
+    """OpenSlide for what it recognises; tifffile for other TIFFs (OME-TIFF, SubIFDs); PIL for images."""
     suffix = path.suffix.lower()
     if suffix in _IMAGE_SUFFIXES:
         return "image"
     if path.name.lower().endswith((".ome.tif", ".ome.tiff")):
         return "tifffile"
-    import openslide  # noqa: PLC0415 - lazy: keeps `import hookseg` light
+    import openslide
 
     try:
         vendor = openslide.OpenSlide.detect_format(str(path))

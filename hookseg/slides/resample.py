@@ -15,7 +15,7 @@ import numpy as np
 
 
 def window_box(x: float, y: float, width: int, height: int, factor: float) -> tuple[int, int, int, int]:
-    """Integer level-space window (x0, y0, w, h) covering the region, with one pixel of margin for interpolation."""
+    """Integer level-space window (x0, y0, w, h) covering the region, one pixel of margin to interpolate."""
     x0, y0 = math.floor(x), math.floor(y)
     x1 = math.ceil(x + width * factor) + 1
     y1 = math.ceil(y + height * factor) + 1
@@ -53,7 +53,8 @@ def resample_window(
         src = cv2.resize(window, small, interpolation=cv2.INTER_AREA)
         scale_x = window.shape[1] / small[0]
         scale_y = window.shape[0] / small[1]
-    # Output pixel centre c + 0.5 sits at window coordinate dx + (c + 0.5) * factor; in src pixel-centre units:
+    # Output pixel centre c + 0.5 sits at window coordinate dx + (c + 0.5) * factor; in src pixel-centre
+    # units:
     # u = (dx + (c + 0.5) * factor) / scale - 0.5.
     matrix = np.array(
         [

@@ -80,8 +80,9 @@ class TiffFileReader(SlideReader):
             return out
         try:
             data = _read_page_box(self._tif, page, x0, y0, x1, y1)
-        except Exception as err:  # noqa: BLE001 - tifffile/imagecodecs raise many types for corrupt data
-            msg = f"{self.path}: decoding level {level} at ({x0}, {y0}) failed ({err}); the file may be truncated"
+        except Exception as err:
+            msg = (f"{self.path}: decoding level {level} at ({x0}, {y0}) failed ({err}); "
+                   "the file may be truncated")
             raise SlideError(msg, path=self.path) from err
         out[y0 - y : y1 - y, x0 - x : x1 - x] = _as_rgb(data)
         return out
@@ -90,7 +91,9 @@ class TiffFileReader(SlideReader):
         self._tif.close()
 
 
-def _read_page_box(tif: tifffile.TiffFile, page: tifffile.TiffPage, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+def _read_page_box(
+    tif: tifffile.TiffFile, page: tifffile.TiffPage, x0: int, y0: int, x1: int, y1: int
+) -> np.ndarray:
     """Pixels [y0:y1, x0:x1] of a page, decoding only the tiles (or strips) they touch."""
     if not page.is_tiled:
         if page.rowsperstrip >= page.imagelength or page.compression == 1:

@@ -18,7 +18,9 @@ import tifffile
 
 from hookseg.io import atomic_path
 
-TileFn = Callable[[int, int, int, int], np.ndarray]  # (x, y, width, height) -> (height, width[, channels]) uint8
+TileFn = Callable[
+    [int, int, int, int], np.ndarray
+]  # (x, y, width, height) -> (height, width[, channels]) uint8
 
 
 def pyramid_shapes(width: int, height: int, min_size: int = 512) -> list[tuple[int, int]]:
@@ -46,8 +48,8 @@ def write_pyramid(
 ) -> Path:
     """Write a pyramid of ``size`` = (width, height) level-0 pixels, rendered by ``tile_fn``.
 
-    ``labels=True`` builds reduced levels by nearest sampling (classes stay discrete) and should be used with a
-    lossless ``compression`` such as "zlib"; images are averaged 2x2.
+    ``labels=True`` builds reduced levels by nearest sampling (classes stay discrete) and should be used
+    with a lossless ``compression`` such as "zlib"; images are averaged 2x2.
     """
     width, height = size
     shapes = pyramid_shapes(width, height, min_level_size)

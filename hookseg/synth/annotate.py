@@ -97,7 +97,7 @@ def region_annotations(layout: Layout, regions: list[Polygon], slide_mpp: float)
     return AnnotationSet(annotations)
 
 
-def _scaled(geometry, factor: float):  # noqa: ANN001, ANN202 - shapely (Multi)Polygon in and out
-    import shapely  # noqa: PLC0415
+def _scaled(geometry, factor: float):
+    import shapely
 
     return shapely.transform(geometry, lambda xy: xy * factor)

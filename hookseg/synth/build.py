@@ -37,7 +37,7 @@ MANIFEST_COLUMNS = ("slide_id", "path", "stain", "scanner", "source", "split", "
 
 def _worker_init() -> None:
     """One thread per worker process: the pool already uses every core."""
-    import cv2  # noqa: PLC0415
+    import cv2
 
     cv2.setNumThreads(1)
 
@@ -90,7 +90,7 @@ def generate_cohort(
         "slides": records,
     })
     if preview:
-        from hookseg.synth.preview import contact_sheet  # noqa: PLC0415
+        from hookseg.synth.preview import contact_sheet
 
         contact_sheet(manifest, out / "contact_sheet.png")
     return manifest
@@ -98,7 +98,7 @@ def generate_cohort(
 
 def write_manifest(out: Path, specs: list[SlideSpec]) -> Path:
     """manifest.csv with paths relative to ``out``; validated with ``read_manifest`` before it is kept."""
-    from hookseg.cohort import read_manifest  # noqa: PLC0415
+    from hookseg.cohort import read_manifest
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -189,8 +189,8 @@ def is_done(spec: SlideSpec, out: Path) -> bool:
 
 def generate_slide(spec: SlideSpec, out: str | Path) -> dict:
     """Write one slide's image, ground truth and annotations (each atomically), then its marker."""
-    from hookseg.annotations import write_annotations  # noqa: PLC0415
-    from hookseg.synth.render import SlideRenderer  # noqa: PLC0415
+    from hookseg.annotations import write_annotations
+    from hookseg.synth.render import SlideRenderer
 
     out = Path(out)
     paths = spec.paths(out)

@@ -95,7 +95,7 @@ def _interior_spots(records: list) -> list[tuple[object, dict[str, tuple[float, 
     return found
 
 
-def _deepest(per_slide: list, score) -> dict[str, tuple[object, dict]]:  # noqa: ANN001
+def _deepest(per_slide: list, score) -> dict[str, tuple[object, dict]]:
     """For each fine label, the slide whose ``score(spots, label)`` is highest (training slides first)."""
     best: dict[str, tuple[float, object, dict]] = {}
     for record, spots in per_slide:
@@ -107,7 +107,7 @@ def _deepest(per_slide: list, score) -> dict[str, tuple[object, dict]]:  # noqa:
     return {name: (record, spots) for name, (_, record, spots) in best.items()}
 
 
-def _read(record, x: float, y: float, mpp: float, size: int = 512) -> np.ndarray:  # noqa: ANN001
+def _read(record, x: float, y: float, mpp: float, size: int = 512) -> np.ndarray:
     with open_slide(record.path) as slide:
         return slide.read_at_center((x, y), (size, size), mpp)
 

@@ -131,7 +131,9 @@ def slide_stain(rng: np.random.Generator, stain: str, lab: LabProtocol) -> Slide
     if stain not in ALL_STAINS:
         msg = f"Unknown stain. Received: stain={stain!r}. Expected one of {list(ALL_STAINS)}"
         raise ConfigError(msg)
-    jitter = lambda spread: float(rng.normal(1.0, spread))  # noqa: E731
+    def jitter(spread: float) -> float:
+        return float(rng.normal(1.0, spread))
+
     h_hue = float(np.clip(lab.h_hue + rng.normal(0, 0.1), 0, 1))
     h_vec = _unit((1 - h_hue) * H_BLUE + h_hue * H_PURPLE)
     if stain == "HE":

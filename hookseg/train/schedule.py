@@ -35,7 +35,11 @@ class StepwiseCyclicLR(keras.optimizers.schedules.LearningRateSchedule):
         step = ops.cast(step, "float32")
         cycle = ops.floor(step / self.steps_per_cycle)
         stair = ops.floor((step - cycle * self.steps_per_cycle) / self.steps_per_stair)
-        lr = self.initial_learning_rate * ops.power(self.cycle_decay, cycle) * ops.power(self.stair_decay, stair)
+        lr = (
+            self.initial_learning_rate
+            * ops.power(self.cycle_decay, cycle)
+            * ops.power(self.stair_decay, stair)
+        )
         return ops.maximum(lr, self.min_learning_rate)
 
     def get_config(self) -> dict:

@@ -100,8 +100,14 @@ def test_patient_split_never_splits_a_patient():
     counts = {name: splits.count(name) for name in ("train", "val", "test")}
     assert counts["train"] == pytest.approx(54, abs=6)
     assert counts["val"] == pytest.approx(18, abs=6)
-    assert assign_patient_splits(patients, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=1, strata=strata) == splits
-    assert assign_patient_splits(patients, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=2, strata=strata) != splits
+    assert (
+        assign_patient_splits(patients, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=1, strata=strata)
+        == splits
+    )
+    assert (
+        assign_patient_splits(patients, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=2, strata=strata)
+        != splits
+    )
 
 
 def test_cohort_split_cli_writes_a_valid_manifest(cohort_dir, capsys):

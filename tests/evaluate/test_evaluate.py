@@ -16,8 +16,25 @@ def test_evaluate_cohort_tables_plots_metrics(colour_model, tmp_path, capsys):
     manifest = banded_cohort(tmp_path / "cohort", {"t1": "test", "t2": "test", "n1": "new_domain"},
                              size=(768, 512))
     out = tmp_path / "eval"
-    assert main(["evaluate", "--model", str(model_path), "--manifest", str(manifest), "--split", "test,new_domain",
-                 "--out", str(out), "--workers", "0", "--no-mlflow"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(model_path),
+                "--manifest",
+                str(manifest),
+                "--split",
+                "test,new_domain",
+                "--out",
+                str(out),
+                "--workers",
+                "0",
+                "--no-mlflow",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["slides"] == 2
     assert metrics["new_domain"]["slides"] == 1
@@ -27,7 +44,9 @@ def test_evaluate_cohort_tables_plots_metrics(colour_model, tmp_path, capsys):
     rows = list(csv.DictReader((out / "tables.csv").open()))
     stains = {r["value"] for r in rows if r["group"] == "stain" and r["cohort"] == "test"}
     assert stains == {"ER", "HER2"}
-    all_tumour = next(r for r in rows if r["group"] == "all" and r["class"] == "tumour" and r["cohort"] == "test")
+    all_tumour = next(
+        r for r in rows if r["group"] == "all" and r["class"] == "tumour" and r["cohort"] == "test"
+    )
     assert float(all_tumour["iou_ci_low"]) <= float(all_tumour["iou"]) <= float(all_tumour["iou_ci_high"])
     assert (out / "plots" / "threshold_test_tumour.png").exists()
     sweep = list(csv.DictReader((out / "plots" / "threshold_test_tumour.csv").open()))

@@ -14,7 +14,9 @@ def test_bad_slide_fails_alone_and_rerun_skips(colour_model, tmp_path, capsys):
     bad = tmp_path / "broken.tif"
     bad.write_bytes(b"II*\x00not really a tiff")
     out = tmp_path / "pred"
-    code = main(["predict", str(good), str(bad), "--model", str(model_path), "--out", str(out), "--workers", "0"])
+    code = main(
+        ["predict", str(good), str(bad), "--model", str(model_path), "--out", str(out), "--workers", "0"]
+    )
     assert code == 1
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if line.startswith("hookseg predict: error:")]

@@ -69,10 +69,17 @@ def test_label_slide_measures_its_labels_against_truth_and_held_out_annotations(
 
 
 def test_schedule_validates_order_and_thresholds():
-    phases = phases_from_mapping({"p1": {"prev": "base", "threshold": 0.9, "epochs": 1, "lr0": 0.01},
-                                  "p2": {"prev": "p1", "threshold": 0.8, "epochs": 1, "lr0": 0.005}}, "params.yaml")
+    phases = phases_from_mapping(
+        {
+            "p1": {"prev": "base", "threshold": 0.9, "epochs": 1, "lr0": 0.01},
+            "p2": {"prev": "p1", "threshold": 0.8, "epochs": 1, "lr0": 0.005},
+        },
+        "params.yaml",
+    )
     assert [p.prev for p in phases] == ["base", "p1"]
     with pytest.raises(ConfigError, match=r"phases\.p2\.prev.*Received: 'p3'"):
         phases_from_mapping({"p2": {"prev": "p3", "threshold": 0.8, "epochs": 1, "lr0": 0.1}}, "params.yaml")
     with pytest.raises(ConfigError, match=r"phases\.p1\.threshold"):
-        phases_from_mapping({"p1": {"prev": "base", "threshold": 1.5, "epochs": 1, "lr0": 0.1}}, "params.yaml")
+        phases_from_mapping(
+            {"p1": {"prev": "base", "threshold": 1.5, "epochs": 1, "lr0": 0.1}}, "params.yaml"
+        )

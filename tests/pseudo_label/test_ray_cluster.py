@@ -32,7 +32,12 @@ def ray_cluster(tmp_path):
     temp_dir = Path("/tmp") / f"hookseg-ray-{os.getpid()}"
     # Ray 2.60 authenticates with a token by default; say so on both sides (head and driver), so the test does
     # not depend on how each side would resolve the default.
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TF_CPP_MIN_LOG_LEVEL": "3", "RAY_AUTH_MODE": "token"}
+    env = {
+        **os.environ,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "RAY_AUTH_MODE": "token",
+    }
     start = subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
                             "--num-cpus", "2", "--include-dashboard", "false", "--temp-dir", str(temp_dir),
                             "--disable-usage-stats"], env=env, capture_output=True, text=True, timeout=180)
@@ -45,22 +50,32 @@ def ray_cluster(tmp_path):
 
 
 def run_labeller(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pseudo_label", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pseudo_label", *args], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_cluster_labels_equal_local_and_bad_slide_is_reported(colour_model, ray_cluster, tmp_path):
     _, _, model_path = colour_model
-    manifest_path = banded_cohort(tmp_path / "cohort", {"a": "train", "b": "train", "c": "val"}, size=(768, 512))
+    manifest_path = banded_cohort(
+        tmp_path / "cohort", {"a": "train", "b": "train", "c": "val"}, size=(768, 512)
+    )
     # A slide that cannot be read: the task fails, is reported, and the others' labels are kept.
     (tmp_path / "cohort" / "b.tif").write_bytes(b"II*\x00broken")
-    base_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow", "RAY_AUTH_MODE": "token",
-                "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    base_env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "KERAS_BACKEND": "tensorflow",
+        "RAY_AUTH_MODE": "token",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
     base_env.pop("RAY_ADDRESS", None)
     common = ["--model", str(model_path), "--manifest", str(manifest_path), "--threshold", "0.6"]
     local = run_labeller([*common, "--out", str(tmp_path / "local"), "--workers", "0"], base_env)
     assert local.returncode == 0, local.stderr[-2000:]
-    cluster = run_labeller([*common, "--out", str(tmp_path / "cluster")], {**base_env, "RAY_ADDRESS": ray_cluster})
+    cluster = run_labeller(
+        [*common, "--out", str(tmp_path / "cluster")], {**base_env, "RAY_ADDRESS": ray_cluster}
+    )
     assert cluster.returncode == 0, cluster.stderr[-3000:]
     assert "joined Ray cluster" in cluster.stderr
     for folder in ("local", "cluster"):

@@ -27,8 +27,9 @@ COLOURS = {0: (230, 180, 200), 1: (90, 40, 120), 2: (200, 120, 60)}  # tissue-li
 
 @pytest.fixture(scope="module")
 def striped_slide(tmp_path_factory):
-    """3000 x 2000 px slide at 0.5 mpp: three vertical class bands over glass at the bottom; labels at 1.0 mpp,
-    top rows unlabelled."""
+    """3000 x 2000 px slide at 0.5 mpp: three vertical class bands over glass at the bottom.
+
+    Labels at 1.0 mpp, top rows unlabelled."""
     from hookseg.slides import write_pyramid
 
     root = tmp_path_factory.mktemp("striped")

@@ -47,9 +47,8 @@ def test_truncated_pyramid_data_fails_on_read(tmp_path):
     cut = tmp_path / "cut.tif"
     data = full.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(SlideError, match="truncated") as err:
-        with open_slide(cut) as slide:
-            slide.read((0, 0), (1024, 1024), 0.5)
+    with pytest.raises(SlideError, match="truncated") as err, open_slide(cut) as slide:
+        slide.read((0, 0), (1024, 1024), 0.5)
     assert str(cut) in str(err.value)
 
 

@@ -49,7 +49,9 @@ def test_openslide_and_tifffile_backends_agree(pyramid):
         # Level 3 of this odd-sized pyramid has OpenSlide downsample 7.99, so OpenSlide interpolates sub-pixel
         # there; the pixels still agree on average, i.e. nothing is shifted.
         for mpp in (2.0, 2.7):
-            diff = np.abs(a.read((123, 457), (200, 150), mpp).astype(int) - b.read((123, 457), (200, 150), mpp))
+            diff = np.abs(
+                a.read((123, 457), (200, 150), mpp).astype(int) - b.read((123, 457), (200, 150), mpp)
+            )
             assert diff.mean() < 0.6, mpp
 
 
@@ -137,9 +139,19 @@ def test_every_pyramid_level_matches_level_zero(tmp_path):
     import tifffile
 
     labels = (np.arange(1000)[:, None] // 7 + np.arange(1500)[None, :] // 11).astype(np.uint8) % 5
-    path = write_pyramid(tmp_path / "labels.tif", (1500, 1000), lambda x, y, w, h: labels[y : y + h, x : x + w, None],
-                         mpp=1.0, channels=1, labels=True, compression="zlib", min_level_size=100)
+    path = write_pyramid(
+        tmp_path / "labels.tif",
+        (1500, 1000),
+        lambda x, y, w, h: labels[y : y + h, x : x + w, None],
+        mpp=1.0,
+        channels=1,
+        labels=True,
+        compression="zlib",
+        min_level_size=100,
+    )
     pages = tifffile.TiffFile(path).pages
     assert len(pages) >= 4
     for level, page in enumerate(pages):
-        np.testing.assert_array_equal(page.asarray(), labels[:: 2**level, :: 2**level], err_msg=f"level {level}")
+        np.testing.assert_array_equal(
+            page.asarray(), labels[:: 2**level, :: 2**level], err_msg=f"level {level}"
+        )

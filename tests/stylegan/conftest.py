@@ -8,12 +8,12 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from hookseg.slides import write_pyramid  # noqa: E402
-from stylegan_aug.config import DataConfig, ModelConfig, StyleGANConfig, TrainConfig  # noqa: E402
-from tests.factories import write_manifest_rows  # noqa: E402
+from hookseg.slides import write_pyramid
+from stylegan_aug.config import DataConfig, ModelConfig, StyleGANConfig, TrainConfig
+from tests.factories import write_manifest_rows
 
 # Each domain: (nucleus colour, stroma colour); glass is 245 everywhere outside a tissue disc.
 DOMAINS = {"DS1": ((70, 60, 150), (200, 180, 220)), "DS3": ((150, 40, 80), (235, 160, 190))}
@@ -60,8 +60,8 @@ def tiny_config(steps: int = 2) -> StyleGANConfig:
 @pytest.fixture(scope="session")
 def trained_generator(tmp_path_factory, two_domain_manifest) -> Path:
     """DS1 -> DS3 after 2 steps, tracked in a throwaway MLflow store."""
-    from hookseg.cohort import read_manifest  # noqa: PLC0415
-    from stylegan_aug.train import train_stylegan  # noqa: PLC0415
+    from hookseg.cohort import read_manifest
+    from stylegan_aug.train import train_stylegan
 
     out = tmp_path_factory.mktemp("stylegan_run")
     old = os.environ.get("MLFLOW_TRACKING_URI")

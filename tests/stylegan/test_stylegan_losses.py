@@ -6,12 +6,12 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from keras import ops  # noqa: E402
-from skimage.metrics import structural_similarity  # noqa: E402
+import numpy as np
+import pytest
+from keras import ops
+from skimage.metrics import structural_similarity
 
-from stylegan_aug.losses import (  # noqa: E402
+from stylegan_aug.losses import (
     SSIMLoss,
     discriminator_adversarial_loss,
     generator_adversarial_loss,
@@ -20,10 +20,10 @@ from stylegan_aug.losses import (  # noqa: E402
     ssim,
     ssim_loss,
 )
-from stylegan_aug.metrics import colour_distance, ssim_luminance  # noqa: E402
+from stylegan_aug.metrics import colour_distance, ssim_luminance
 
 
-def _pair(seed: int, shape=(3, 40, 36, 3)):  # noqa: ANN001, ANN202
+def _pair(seed: int, shape=(3, 40, 36, 3)):
     rng = np.random.default_rng(seed)
     a = rng.random(shape)
     b = np.clip(a + rng.normal(0, 0.15, shape) + 0.05, 0, 1)

@@ -6,13 +6,13 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from keras import ops  # noqa: E402
+import keras
+import numpy as np
+import pytest
+from keras import ops
 
-from stylegan_aug.layers import ModulatedConv2D, NoiseInjection, ResidualTanh, modulated_kernel  # noqa: E402
-from stylegan_aug.networks import (  # noqa: E402
+from stylegan_aug.layers import ModulatedConv2D, NoiseInjection, ResidualTanh, modulated_kernel
+from stylegan_aug.networks import (
     build_discriminator,
     build_generator,
     num_noise_layers,
@@ -22,7 +22,7 @@ from stylegan_aug.networks import (  # noqa: E402
 CHANNELS = (8, 16, 16)
 
 
-def _inputs(batch: int, size: int, z_dim: int, channels=CHANNELS, seed: int = 0):  # noqa: ANN001, ANN202
+def _inputs(batch: int, size: int, z_dim: int, channels=CHANNELS, seed: int = 0):
     rng = np.random.default_rng(seed)
     return [rng.uniform(-1, 1, (batch, size, size, 3)).astype(np.float32),
             rng.standard_normal((batch, z_dim)).astype(np.float32),

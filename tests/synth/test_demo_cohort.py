@@ -34,7 +34,7 @@ def club() -> np.ndarray:
     return np.array([class_map.club(name) for name in FINE_LABELS], np.uint8)
 
 
-def _gt(record) -> np.ndarray:  # noqa: ANN001
+def _gt(record) -> np.ndarray:
     return tifffile.imread(record.ground_truth, key=0)
 
 

@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.factories import banded_cohort
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +25,19 @@ def cohort(tmp_path_factory):
 
 
 def train_command(folder, manifest, work, *extra):
-    return [sys.executable, "-m", "hookseg", "train", "--config", os.path.join(REPO, "configs", "smoke.yaml"),
+    return [sys.executable, "-m", "hookseg", "train", "--config", str(REPO / "configs" / "smoke.yaml"),
             "--manifest", str(manifest), "--labels", str(folder / "labels"), "--work", str(work),
             "--out", str(work / "model.keras"), "--metrics", str(work / "metrics.json"), *extra]
 
 
 def env_for(tmp_path):
-    return {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "KERAS_BACKEND": "tensorflow",
-            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": REPO}
+    return {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "KERAS_BACKEND": "tensorflow",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": REPO,
+    }
 
 
 def test_base_stage_trains_logs_and_saves(cohort, tmp_path):
@@ -107,6 +113,10 @@ def test_bn_momentum_reaches_every_batchnorm():
 
     model = create_model("munet", encoder="b0", input_size=64, context_ratio=2)
     count = set_bn_momentum(model, 0.9)
-    found = [layer.momentum for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    found = [
+        layer.momentum
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     assert count == len(found) > 100
     assert set(found) == {0.9}
