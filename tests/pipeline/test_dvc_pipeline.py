@@ -83,10 +83,14 @@ def test_rerun_is_a_no_op_and_a_phase_change_reruns_only_its_descendants(project
     status = dvc(root, env, "status")
     assert status.returncode == 0
     assert "up to date" in status.stdout
-    params = yaml.safe_load((root / "params.yaml").read_text())
+    text = (root / "params.yaml").read_text()
+    params = yaml.safe_load(text)
     params["phases"]["p5"]["threshold"] = 0.45
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    changed = dvc(root, env, "status", "--json")
+    try:
+        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        changed = dvc(root, env, "status", "--json")
+    finally:
+        (root / "params.yaml").write_text(text)
     assert changed.returncode == 0
     # Only the stage that reads the threshold is stale (not phases 1-4, not train@p5: its keys are the same),
     # and report, which reads the phase list from `phases`; `dvc repro` reruns them and what they change.
@@ -126,6 +130,7 @@ def test_a_code_edit_makes_the_stages_that_import_it_stale(project):
     root, env, _ = project
     losses = root / "hookseg" / "losses.py"
     source = losses.read_text()
+    assert json.loads(dvc(root, env, "status", "--json").stdout) == {}
     try:
         losses.write_text(source + "\n# edited\n")
         changed = dvc(root, env, "status", "--json")
