@@ -9,11 +9,9 @@ import shapely
 
 from hookseg.annotations import Annotation, AnnotationSet, write_annotations
 from hookseg.cohort.manifest import SlideRecord
-from hookseg.errors import ConfigError
 from hookseg.sampling import open_labels, read_labels
 from pseudo_label.labeller import confident_labels, label_slide
 from pseudo_label.quality import QualityCounts, fine_tables, summarise
-from pseudo_label.schedule import phases_from_mapping
 from tests.factories import banded_slide
 
 
@@ -66,20 +64,3 @@ def test_label_slide_measures_its_labels_against_truth_and_held_out_annotations(
     # A training slide's annotations are not held out: nothing counted.
     train = label_slide(model, meta, annotated_slide, 0.5, tmp_path / "train.tiff")
     assert not np.asarray(train["quality"]["held_out"]).any()
-
-
-def test_schedule_validates_order_and_thresholds():
-    phases = phases_from_mapping(
-        {
-            "p1": {"prev": "base", "threshold": 0.9, "epochs": 1, "lr0": 0.01},
-            "p2": {"prev": "p1", "threshold": 0.8, "epochs": 1, "lr0": 0.005},
-        },
-        "params.yaml",
-    )
-    assert [p.prev for p in phases] == ["base", "p1"]
-    with pytest.raises(ConfigError, match=r"phases\.p2\.prev.*Received: 'p3'"):
-        phases_from_mapping({"p2": {"prev": "p3", "threshold": 0.8, "epochs": 1, "lr0": 0.1}}, "params.yaml")
-    with pytest.raises(ConfigError, match=r"phases\.p1\.threshold"):
-        phases_from_mapping(
-            {"p1": {"prev": "base", "threshold": 1.5, "epochs": 1, "lr0": 0.1}}, "params.yaml"
-        )
