@@ -115,36 +115,107 @@ def class_scores(matrix: np.ndarray, class_names: Sequence[str]) -> dict[str, di
     return scores
 
 
+def truth_by_class(counts: QualityCounts, fine_lut: np.ndarray) -> np.ndarray:
+    """(C, C + 1) true class x label matrix: the fine codes clubbed into classes (unknown codes dropped)."""
+    num_classes = counts.num_classes
+    clubbed = np.zeros((num_classes, num_classes + 1), np.int64)
+    for code in np.flatnonzero(counts.truth.sum(axis=1)):
+        target = int(fine_lut[code])
+        if target < num_classes:
+            clubbed[target] += counts.truth[code]
+    return clubbed
+
+
+def truth_by_fine(counts: QualityCounts, fine_lut: np.ndarray, fine_names: Mapping[int, str] | None = None,
+                  ) -> dict[str, tuple[int, np.ndarray]]:
+    """Fine label name -> (its class id, its (C + 1) label counts)."""
+    return {(fine_names or {}).get(int(code), str(int(code))): (int(fine_lut[code]), counts.truth[code])
+            for code in np.flatnonzero(counts.truth.sum(axis=1))}
+
+
+@dataclass
+class CohortQuality:
+    """Quality over slides: class matrices and fine rows summed, each slide clubbed by its own table."""
+
+    class_names: Sequence[str]
+    truth: np.ndarray = field(default=None)  # type: ignore[assignment]
+    held_out: np.ndarray = field(default=None)  # type: ignore[assignment]
+    fine: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)
+    slides_with_truth: int = 0
+    slides_held_out: int = 0
+
+    def __post_init__(self) -> None:
+        shape = (len(self.class_names), len(self.class_names) + 1)
+        self.truth = np.zeros(shape, np.int64) if self.truth is None else self.truth
+        self.held_out = np.zeros(shape, np.int64) if self.held_out is None else self.held_out
+
+    def add(self, counts: QualityCounts, fine_lut: np.ndarray | None = None,
+            fine_names: Mapping[int, str] | None = None) -> None:
+        if fine_lut is not None and counts.truth.any():
+            self.truth += truth_by_class(counts, fine_lut)
+            for name, (target, row) in truth_by_fine(counts, fine_lut, fine_names).items():
+                _, total = self.fine.get(name, (target, np.zeros_like(row)))
+                self.fine[name] = (target, total + row)
+            self.slides_with_truth += 1
+        if counts.held_out.any():
+            self.held_out += counts.held_out
+            self.slides_held_out += 1
+
+    def report(self) -> dict[str, Any]:
+        """Per class on the truth and on held-out annotations, and where each fine label went."""
+        names = list(self.class_names)
+        num_classes = len(names)
+        report: dict[str, Any] = {"slides_with_truth": self.slides_with_truth,
+                                  "slides_held_out": self.slides_held_out}
+        if self.truth.any():
+            report["truth"] = class_scores(self.truth, names)
+            report["fine"] = {
+                name: {
+                    "class": names[target] if target < num_classes else "ignore",
+                    "pixels": int(row.sum()),
+                    "ignored": float(row[num_classes] / row.sum()),
+                    **{f"as_{names[c]}": float(row[c] / row.sum()) for c in range(num_classes)},
+                }
+                for name, (target, row) in sorted(self.fine.items())
+            }
+        if self.held_out.any():
+            report["held_out"] = class_scores(self.held_out, names)
+        return report
+
+
 def summarise(
     counts: QualityCounts, class_names: Sequence[str], fine_lut: np.ndarray | None = None,
     fine_names: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Report: per class on the truth (fine codes clubbed by ``fine_lut``), per fine label, and held out."""
-    num_classes = counts.num_classes
-    report: dict[str, Any] = {}
-    if fine_lut is not None and counts.truth.any():
-        clubbed = np.zeros((num_classes, num_classes + 1), np.int64)
-        for code in np.flatnonzero(counts.truth.sum(axis=1)):
-            target = int(fine_lut[code])
-            if target < num_classes:
-                clubbed[target] += counts.truth[code]
-        report["truth"] = class_scores(clubbed, class_names)
-        fine: dict[str, dict[str, Any]] = {}
-        for code in np.flatnonzero(counts.truth.sum(axis=1)):
-            row = counts.truth[code]
-            total = row.sum()
-            name = (fine_names or {}).get(int(code), str(int(code)))
-            target = int(fine_lut[code])
-            fine[name] = {
-                "class": class_names[target] if target < num_classes else "ignore",
-                "pixels": int(total),
-                "ignored": float(row[num_classes] / total),
-                **{f"as_{class_names[c]}": float(row[c] / total) for c in range(num_classes)},
-            }
-        report["fine"] = fine
-    if counts.held_out.any():
-        report["held_out"] = class_scores(counts.held_out, class_names)
-    return report
+    """One slide's (or one merged count's) report; see ``CohortQuality.report``."""
+    cohort = CohortQuality(class_names)
+    cohort.add(counts, fine_lut, fine_names)
+    return cohort.report()
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    """Tables a person reads: per class precision / coverage / recall, and where each fine label went."""
+    lines = []
+    for source, title in (("truth", "against the full ground truth (model-made pixels)"),
+                          ("held_out", "against held-out annotations (val split, before manual-wins)")):
+        if source not in report:
+            continue
+        lines += [f"Pseudo-labels {title}:", "", "| class | precision | coverage | recall | labelled px |",
+                  "|---|---|---|---|---|"]
+        for name, s in report[source].items():
+            cells = [f"{s[k]:.3f}" if s[k] is not None else "-" for k in ("precision", "coverage", "recall")]
+            lines.append(f"| {name} | {' | '.join(cells)} | {s['labelled_pixels']} |")
+        lines.append("")
+    if "fine" in report:
+        classes = [k[3:] for k in next(iter(report["fine"].values())) if k.startswith("as_")]
+        lines += ["Where each fine label went (share of its model-labelled pixels):", "",
+                  "| fine label | class | " + " | ".join(f"as {c}" for c in classes) + " | ignored |",
+                  "|---|---|" + "---|" * (len(classes) + 1)]
+        for name, row in report["fine"].items():
+            cells = [f"{row['as_' + c]:.2f}" for c in classes]
+            lines.append(f"| {name} | {row['class']} | {' | '.join(cells)} | {row['ignored']:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def flat_metrics(report: Mapping[str, Any], prefix: str = "pseudo") -> dict[str, float]:

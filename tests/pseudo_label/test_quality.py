@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,28 @@ def test_json_round_trip_and_flat_names() -> None:
     flat = flat_metrics(summarise(again, NAMES, _lut(), {2: "tumour", 3: "dcis"}))
     assert flat["pseudo.truth.tumour.precision"] == 1.0
     assert flat["pseudo.fine.dcis.as_other"] == 1.0
+
+
+def test_pseudo_label_cli_reports_quality_per_class_and_fine_label(colour_model, tmp_path, capsys):
+    from hookseg.cli import main as hookseg_main
+    from tests.factories import banded_cohort
+
+    _, meta, model_path = colour_model
+    manifest = banded_cohort(tmp_path / "cohort", {"a": "train", "b": "val"}, size=(768, 512))
+    out, metrics = tmp_path / "pseudo", tmp_path / "quality_metrics.json"
+    code = hookseg_main(["pseudo-label", "--model", str(model_path), "--manifest", str(manifest),
+                         "--threshold", "0.5", "--out", str(out), "--metrics", str(metrics), "--workers", "0",
+                         "--no-mlflow"])
+    assert code == 0
+    report = json.loads((out / "quality.json").read_text())
+    assert report["slides_with_truth"] == 2
+    # The colour model labels every band right wherever it is sure.
+    for name in meta.class_map.names:
+        assert report["truth"][name]["precision"] > 0.95
+    assert report["fine"]["dcis"]["as_other"] > 0.95
+    flat = json.loads(metrics.read_text())
+    assert flat["threshold"] == 0.5
+    precision = report["truth"]["tumour"]["precision"]
+    assert flat["pseudo.truth.tumour.precision"] == pytest.approx(precision, abs=1e-4)
+    assert "| tumour |" in (out / "quality.md").read_text()
+    assert "Pseudo-labels against the full ground truth" in capsys.readouterr().out
