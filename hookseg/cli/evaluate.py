@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hookseg.cohort import read_manifest
-    from hookseg.evaluate import evaluate
+    from hookseg.evaluate.run import evaluate
     from hookseg.infer.params import InferParams
     from hookseg.model_meta import read_meta
 

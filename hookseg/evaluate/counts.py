@@ -4,6 +4,9 @@ A confusion matrix of final labels plus, per class, histograms of the predicted 
 bins) over pixels that are and are not that class. IoU/Dice/precision/recall/specificity come from the
 matrix; AUC and any one-vs-rest threshold sweep come from the histograms exactly (probabilities are stored as
 uint8). Summing counts over slides pools them; resampling slides bootstraps them.
+
+``raw_confusion`` counts the labels before region post-processing (the same probabilities' argmax or
+thresholds), so the cost of minimum-area, hole-filling and hysteresis steps shows beside the final score.
 """
 
 from __future__ import annotations
@@ -20,26 +23,41 @@ class Counts:
     confusion: np.ndarray  # (C, C) int64, rows = truth
     positive: np.ndarray  # (C, 256) int64: prob histogram of pixels whose truth is the class
     negative: np.ndarray  # (C, 256) int64: ... whose truth is another class
+    raw_confusion: np.ndarray | None = None  # (C, C) int64: labels before post-processing; None = not counted
 
     @classmethod
     def zeros(cls, classes: int) -> Counts:
         return cls(np.zeros((classes, classes), np.int64), np.zeros((classes, BINS), np.int64),
-                   np.zeros((classes, BINS), np.int64))
+                   np.zeros((classes, BINS), np.int64), np.zeros((classes, classes), np.int64))
 
     def __add__(self, other: Counts) -> Counts:
+        raw = None
+        if self.raw_confusion is not None and other.raw_confusion is not None:
+            raw = self.raw_confusion + other.raw_confusion
         return Counts(self.confusion + other.confusion, self.positive + other.positive,
-                      self.negative + other.negative)
+                      self.negative + other.negative, raw)
 
-    def add(self, truth: np.ndarray, predicted: np.ndarray, probs: np.ndarray) -> None:
-        """Accumulate one block: truth/predicted (h, w) class ids, probs (h, w, C) uint8.
+    def raw(self) -> Counts:
+        """These counts with the pre-post-processing confusion in place of the final one (same histograms)."""
+        if self.raw_confusion is None:
+            msg = ("counts: expected a raw (pre-post-processing) confusion. Received: none (counts written "
+                   "before raw counting existed; rerun hookseg evaluate)")
+            raise ValueError(msg)
+        return Counts(self.raw_confusion, self.positive, self.negative, self.raw_confusion)
 
-        Truth ids outside 0..C-1 (the class map's ignore id, whatever it is) are not counted.
+    def add(self, truth: np.ndarray, predicted: np.ndarray, probs: np.ndarray,
+            raw: np.ndarray | None = None) -> None:
+        """Accumulate one block: truth/predicted/raw (h, w) class ids, probs (h, w, C) uint8.
+
+        Truth ids outside 0..C-1 (the class map's ignore id, whatever it is) are not counted. ``raw`` is the
+        block's labels before post-processing; without it they count as ``predicted``.
         """
         classes = self.confusion.shape[0]
         valid = truth < classes
         t = truth[valid].astype(np.int64)
-        p = predicted[valid].astype(np.int64)
-        self.confusion += np.bincount(t * classes + p, minlength=classes * classes).reshape(classes, classes)
+        self.confusion += _confusion(t, predicted[valid], classes)
+        if self.raw_confusion is not None:
+            self.raw_confusion += _confusion(t, (predicted if raw is None else raw)[valid], classes)
         q = probs[valid].astype(np.int64)  # (n, C)
         for c in range(classes):
             is_c = t == c
@@ -47,9 +65,21 @@ class Counts:
             self.negative[c] += np.bincount(q[~is_c, c], minlength=BINS)
 
     def to_dict(self) -> dict[str, list]:
-        return {"confusion": self.confusion.tolist(), "positive": self.positive.tolist(),
+        data = {"confusion": self.confusion.tolist(), "positive": self.positive.tolist(),
                 "negative": self.negative.tolist()}
+        if self.raw_confusion is not None:
+            data["raw_confusion"] = self.raw_confusion.tolist()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, list]) -> Counts:
-        return cls(*(np.asarray(data[k], np.int64) for k in ("confusion", "positive", "negative")))
+        """Counts saved by ``to_dict``; files from before raw counting load with ``raw_confusion`` None."""
+        arrays = [np.asarray(data[k], np.int64) for k in ("confusion", "positive", "negative")]
+        raw = np.asarray(data["raw_confusion"], np.int64) if "raw_confusion" in data else None
+        return cls(*arrays, raw)
+
+
+def _confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(C, C) counts, rows = truth; ``truth`` already restricted to valid ids."""
+    index = truth * classes + predicted.astype(np.int64)
+    return np.bincount(index, minlength=classes * classes).reshape(classes, classes)

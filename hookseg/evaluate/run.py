@@ -3,9 +3,11 @@
 The class map is the model's own (its ``hookseg.json``). When every slide's prediction is finished, scoring
 imports neither Keras nor TensorFlow: only a missing prediction loads the model.
 
-Outputs in ``out``: ``metrics.json`` (DVC metrics: per cohort, mean IoU and per-class scores),
-``tables.csv`` (per class x stain/scanner/source with bootstrap CIs), ``plots/threshold_*.{csv,png}``,
-``predictions/<slide_id>/`` and ``report.md``. Slides of split ``new_domain`` form their own cohort.
+Outputs in ``out``: ``metrics.json`` (DVC metrics: per cohort, mean IoU and per-class scores, each also
+``*_raw``: before post-processing), ``slides.json`` (per-slide confusions for ``hookseg report``'s paired
+bootstrap), ``tables.csv`` (per class x stain/scanner/source with bootstrap CIs),
+``plots/threshold_*.{csv,png}``, ``predictions/<slide_id>/`` (with ``counts.json``) and ``report.md``.
+Slides of split ``new_domain`` form their own cohort.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from hookseg.cohort import Manifest
 from hookseg.evaluate.counts import Counts
+from hookseg.evaluate.per_slide import SLIDES_FILE, write_slides
 from hookseg.evaluate.plots import write_threshold_curves
 from hookseg.evaluate.slide_counts import counts_path, slide_counts
 from hookseg.evaluate.tables import group_rows, mlflow_metrics, pooled, summary
@@ -57,18 +60,13 @@ def evaluate(
     for record in records:
         if record.slide_id in failed:
             continue
-        folder = predictions / record.slide_id
-        cached = counts_path(folder)
-        if cached.exists():
-            per_slide[record.slide_id] = Counts.from_dict(json.loads(cached.read_text()))
-            continue
-        counts = slide_counts(record, SlideOutputs(folder), class_map)
-        write_json(cached, counts.to_dict())
-        per_slide[record.slide_id] = counts
+        per_slide[record.slide_id] = _counts(record, predictions / record.slide_id, class_map, params)
     tags = {r.slide_id: {"stain": r.stain, "scanner": r.scanner, "source": r.source} for r in records}
     scored = [r for r in records if r.slide_id in per_slide]
     cohorts = {"test": [r.slide_id for r in scored if r.split != "new_domain"],
                "new_domain": [r.slide_id for r in scored if r.split == "new_domain"]}
+    cohort_of = {s: cohort for cohort, ids in cohorts.items() for s in ids}
+    write_slides(out / SLIDES_FILE, names, per_slide, cohort_of, tags)
     metrics: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     plots = out / "plots"
@@ -90,6 +88,18 @@ def evaluate(
     return metrics
 
 
+def _counts(record, folder: Path, class_map, params: InferParams) -> Counts:
+    """The slide's cached counts, or counted now (also when the cache predates raw counting)."""
+    cached = counts_path(folder)
+    if cached.exists():
+        counts = Counts.from_dict(json.loads(cached.read_text()))
+        if counts.raw_confusion is not None:
+            return counts
+    counts = slide_counts(record, SlideOutputs(folder), class_map, params)
+    write_json(cached, counts.to_dict())
+    return counts
+
+
 def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     with atomic_path(path) as tmp, tmp.open("w", newline="") as fh:
         if rows:
@@ -103,15 +113,18 @@ def _report(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     for cohort in ("test", "new_domain"):
         if cohort not in metrics:
             continue
-        head = f"## {cohort} ({metrics[cohort]['slides']} slides): mean IoU {metrics[cohort]['mean_iou']:.3f}"
+        m = metrics[cohort]
+        head = (f"## {cohort} ({m['slides']} slides): mean IoU {m['mean_iou']:.3f} "
+                f"(before post-processing {m['mean_iou_raw']:.3f})")
         lines += [head, "",
-                  "| group | value | slides | class | IoU [95% CI] | Dice | precision | recall | AUC |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| group | value | slides | class | IoU [95% CI] | raw IoU | Dice | precision | recall "
+                  "| AUC |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             if r["cohort"] == cohort:
                 lines.append(f"| {r['group']} | {r['value']} | {r['slides']} | {r['class']} | {r['iou']:.3f} "
-                             f"[{r['iou_ci_low']:.3f}, {r['iou_ci_high']:.3f}] | {r['dice']:.3f} | "
-                             f"{r['precision']:.3f} | {r['recall']:.3f} | {r['auc']:.3f} |")
+                             f"[{r['iou_ci_low']:.3f}, {r['iou_ci_high']:.3f}] | {r['iou_raw']:.3f} | "
+                             f"{r['dice']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | {r['auc']:.3f} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -126,6 +139,7 @@ def _log(metrics: dict[str, Any], rows: list[dict[str, Any]], out: Path, run_nam
         for cohort in ("test", "new_domain"):
             if cohort in metrics:
                 flat[f"mean_iou.{cohort}"] = metrics[cohort]["mean_iou"]
+                flat[f"mean_iou_raw.{cohort}"] = metrics[cohort]["mean_iou_raw"]
         mlflow.log_metrics(flat)
         mlflow.log_artifact(str(out / "tables.csv"))
         mlflow.log_artifact(str(out / "report.md"))

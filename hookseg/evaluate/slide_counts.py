@@ -1,4 +1,8 @@
-"""Counts for one predicted slide against its truth, streamed in row blocks of the output grid."""
+"""Counts for one predicted slide against its truth, streamed in row blocks of the output grid.
+
+The labels before post-processing are re-derived from the stored uint8 probabilities with the prediction
+settings (argmax or thresholds): the same numbers ``predict_slide`` labelled, so no model runs again.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,19 @@ import numpy as np
 from hookseg.evaluate.counts import Counts
 from hookseg.evaluate.truth import truth_rows
 from hookseg.infer.outputs import SlideOutputs
+from hookseg.infer.params import InferParams
+from hookseg.infer.postprocess import labels_from_probs
 from hookseg.sampling.labels import open_labels, read_labels
 from hookseg.slides import open_slide
 
 
-def slide_counts(record, outputs: SlideOutputs, class_map, rows_per_block: int = 1024) -> Counts:
-    """Compare ``outputs`` (labels.tiff, probabilities*.tiff) with the record's truth pixel by pixel."""
+def slide_counts(
+    record, outputs: SlideOutputs, class_map, params: InferParams, rows_per_block: int = 1024,
+) -> Counts:
+    """Compare ``outputs`` (labels.tiff, probabilities*.tiff) with the record's truth pixel by pixel.
+
+    ``params`` must be the settings the slide was predicted with (mode, thresholds) for the raw labels.
+    """
     classes = class_map.num_classes
     parts = outputs.probability_parts(classes)
     with open_labels(outputs.labels) as labels, ExitStack() as stack:
@@ -30,8 +41,9 @@ def slide_counts(record, outputs: SlideOutputs, class_map, rows_per_block: int =
             h = min(rows_per_block, height - y0)
             predicted = read_labels(labels, (0, y0), (width, h), out_mpp)
             blocks = [q.read((0, y0), (width, h), out_mpp, interpolation="nearest") for q in probs]
-            p = np.concatenate(blocks, axis=-1)
-            counts.add(truth(y0, h, width), predicted, p[..., :classes])
+            p = np.concatenate(blocks, axis=-1)[..., :classes]
+            raw = labels_from_probs(p, params, class_map.names)
+            counts.add(truth(y0, h, width), predicted, p, raw=raw)
     return counts
 
 

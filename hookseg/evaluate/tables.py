@@ -28,13 +28,15 @@ def group_rows(
         members = [s for s in slides if group == "all" or tags[s][group] == value]
         counts = [slides[s] for s in members]
         total = pooled(counts)
+        raw = total.raw()
         for cls, name in enumerate(class_names):
             scores = class_scores(total, cls)
             low, high = bootstrap_ci(counts, lambda c, cls=cls: class_scores(c, cls)["iou"], samples=samples)
             rows.append({"cohort": cohort, "group": group, "value": value, "slides": len(members),
                          "class": name,
                          **{k: round(v, 4) for k, v in scores.items()},
-                         "iou_ci_low": round(low, 4), "iou_ci_high": round(high, 4)})
+                         "iou_ci_low": round(low, 4), "iou_ci_high": round(high, 4),
+                         "iou_raw": round(class_scores(raw, cls)["iou"], 4)})
     return rows
 
 
@@ -55,6 +57,10 @@ def mlflow_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
 
 
 def summary(total: Counts, class_names: Sequence[str]) -> dict[str, Any]:
+    """Pooled scores per class; ``mean_iou_raw`` and each class's ``iou_raw``: before post-processing."""
     table = scores_table(total, class_names)
-    return {"mean_iou": round(table["mean"]["iou"], 4),
-            **{name: {k: round(v, 4) for k, v in table[name].items()} for name in class_names}}
+    raw = scores_table(total.raw(), class_names)
+    per_class = {name: {**{k: round(v, 4) for k, v in table[name].items()},
+                        "iou_raw": round(raw[name]["iou"], 4)} for name in class_names}
+    return {"mean_iou": round(table["mean"]["iou"], 4), "mean_iou_raw": round(raw["mean"]["iou"], 4),
+            **per_class}

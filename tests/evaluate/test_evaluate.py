@@ -8,6 +8,7 @@ import json
 import pytest
 
 from hookseg.cli import main
+from hookseg.evaluate.per_slide import read_slides
 from tests.factories import banded_cohort
 
 
@@ -52,3 +53,20 @@ def test_evaluate_cohort_tables_plots_metrics(colour_model, tmp_path, capsys):
     sweep = list(csv.DictReader((out / "plots" / "threshold_test_tumour.csv").open()))
     assert [float(r["threshold"]) for r in sweep] == pytest.approx([0.1 * i for i in range(1, 10)])
     assert "test: 2 slides, mean IoU" in capsys.readouterr().out
+    # before post-processing too, and per slide for `hookseg report`
+    assert 0.9 < metrics["test"]["mean_iou_raw"] <= 1.0
+    assert 0.9 < metrics["test"]["tumour"]["iou_raw"] <= 1.0
+    assert float(all_tumour["iou_raw"]) == metrics["test"]["tumour"]["iou_raw"]
+    slides = read_slides(out / "slides.json")
+    assert slides.ids == ("t1", "t2", "n1") and slides.cohorts == ("test", "test", "new_domain")
+    assert slides.tags[1]["stain"] == "HER2"
+    assert slides.confusion.sum() == slides.raw_confusion.sum() > 0
+    # counts cached before raw counting existed are counted again, not reported without it
+    cached = out / "predictions" / "t1" / "counts.json"
+    old = json.loads(cached.read_text())
+    del old["raw_confusion"]
+    cached.write_text(json.dumps(old))
+    assert main(["evaluate", "--model", str(model_path), "--manifest", str(manifest), "--split", "test",
+                 "--out", str(out), "--workers", "0", "--no-mlflow"]) == 0
+    assert "raw_confusion" in json.loads(cached.read_text())
+    assert read_slides(out / "slides.json").ids == ("t1", "t2")
