@@ -1,67 +1,82 @@
-"""``hookseg report``: the table of base and every phase on test and never-seen-domain slides."""
+"""``hookseg report``: base and every phase on test and never-seen-domain slides, with slide-bootstrap CIs.
+
+Reads each model's ``eval/<model>/slides.json`` (per-slide confusions from ``hookseg evaluate``), so the CIs
+and the paired comparisons against the base resample slides rather than trusting pooled point estimates.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("report", help="collect evaluate outputs into one per-phase table")
-    parser.add_argument("--evals", required=True, help="folder holding <model>/metrics.json")
+    parser.add_argument("--evals", required=True, help="folder holding <model>/slides.json")
     models = parser.add_mutually_exclusive_group(required=True)
     models.add_argument("--params", help="params.yaml: report base and every phase of its schedule, in order")
-    models.add_argument("--models", help="comma list in order, e.g. base,p1,p2")
+    models.add_argument("--models", help="comma list in order, the base first, e.g. base,p1,p2")
+    parser.add_argument("--final", default=None,
+                        help="model compared per stain/scanner/source (default: params.yaml `final`, "
+                             "else the last model)")
     parser.add_argument("--out", required=True, help="JSON (DVC metrics)")
     parser.add_argument("--table", required=True, help="Markdown table")
+    parser.add_argument("--bootstrap-samples", type=int, default=2000, help="slide resamples per CI")
+    parser.add_argument("--seed", type=int, default=0, help="resampling seed (CIs are reproducible)")
     parser.add_argument("--no-mlflow", action="store_true")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from hookseg.errors import ConfigError
+    from hookseg.evaluate.paired import Bootstrap
+    from hookseg.evaluate.per_slide import SLIDES_FILE, read_slides
+    from hookseg.evaluate.phases import flat_metrics, group_differences, markdown, phase_table
     from hookseg.io import atomic_write_text, write_json
 
-    if args.params:
-        from pseudo_label.schedule import load_schedule
-
-        models = load_schedule(args.params).models
-    else:
-        models = args.models.split(",")
-    rows = {}
-    for name in models:
-        path = Path(args.evals) / name / "metrics.json"
-        if not path.exists():
-            msg = f"{path}: missing; run `hookseg evaluate --out {path.parent}` for model {name!r} first"
-            raise ConfigError(msg, path=path)
-        rows[name] = json.loads(path.read_text())
-    classes = [k for k, v in next(iter(rows.values())).get("test", {}).items() if isinstance(v, dict)]
-    table = {name: {cohort: {"mean_iou": m[cohort]["mean_iou"], **{c: m[cohort][c]["iou"] for c in classes}}
-                    for cohort in ("test", "new_domain") if cohort in m} for name, m in rows.items()}
+    models, final = _models(args)
+    if final not in models:
+        msg = f"report --final: expected one of {models}. Received: {final!r}"
+        raise ConfigError(msg)
+    boot = Bootstrap(samples=args.bootstrap_samples, seed=args.seed)
+    slides = {name: read_slides(Path(args.evals) / name / SLIDES_FILE) for name in models}
+    base = models[0]
+    try:
+        table = phase_table(slides, base, boot)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    groups = group_differences(slides[final], slides[base], boot) if final != base else []
     write_json(args.out, table)
-    lines = ["| model | cohort | mean IoU | " + " | ".join(f"IoU {c}" for c in classes) + " |",
-             "|---|---|---|" + "---|" * len(classes)]
-    for name, cohorts in table.items():
-        for cohort, values in cohorts.items():
-            lines.append(f"| {name} | {cohort} | {values['mean_iou']:.3f} | "
-                         + " | ".join(f"{values[c]:.3f}" for c in classes) + " |")
-    text = "\n".join(lines) + "\n"
+    text = markdown(table, slides[base].classes, base=base, final=final, groups=groups, boot=boot)
     atomic_write_text(args.table, text)
     print(text, end="")
     if not args.no_mlflow:
-        _log_to_parent(table, Path(args.table))
+        _log_to_parent(flat_metrics(table), table, Path(args.table))
     return 0
 
 
-def _log_to_parent(table: dict, markdown: Path) -> None:
-    """Per-phase numbers as metrics of the report run (nested in the pipeline's parent run)."""
+def _models(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The model names in order (the base first) and the final model."""
+    if args.params:
+        from pseudo_label.schedule import load_schedule
+
+        schedule = load_schedule(args.params)
+        models = list(schedule.models)
+        return models, args.final or schedule.final
+    models = args.models.split(",")
+    return models, args.final or models[-1]
+
+
+def _log_to_parent(flat: dict[str, float], table: dict, markdown: Path) -> None:
+    """The phases.json numbers under the same dotted names, plus per-model series (step = model order)."""
     import mlflow
 
     from hookseg.tracking import start_run
 
     with start_run(stage="report", config={"models": list(table)}):
+        mlflow.log_metrics(flat)
         for step, cohorts in enumerate(table.values()):
             for cohort, values in cohorts.items():
-                mlflow.log_metrics({f"{k}.{cohort}": v for k, v in values.items()}, step=step)
+                series = {f"{k}.{cohort}": v for k, v in values.items() if isinstance(v, int | float)}
+                mlflow.log_metrics(series, step=step)
         mlflow.log_artifact(str(markdown))

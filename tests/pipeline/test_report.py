@@ -1,25 +1,42 @@
-"""``hookseg report --params``: the models come from params.yaml's schedule: base, then every phase."""
+"""``hookseg report``: models from params.yaml (base, then phases), CIs over slides, paired against base."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from hookseg.cli import main as hookseg_main
+from hookseg.evaluate.phases import flat_metrics
 
 REPO = Path(__file__).resolve().parents[2]
+CLASSES = ["background", "tumour", "other"]
 
 
-def _write_eval(evals: Path, name: str, iou: float) -> None:
-    cohort = {"mean_iou": iou, "tumour": {"iou": iou}, "stroma": {"iou": iou / 2}, "accuracy": 0.9}
+def _confusion(slide: int, right: float) -> list[list[int]]:
+    """A slide's 3x3 confusion: ``right`` of each class correct, slides differing in size."""
+    total = 1000 * (slide + 1)
+    hit = int(total * right)
+    return [[hit if p == t else (total - hit if p == (t + 1) % 3 else 0) for p in range(3)] for t in range(3)]
+
+
+def _write_eval(evals: Path, name: str, right: float, *, slides: int = 4, raw_gain: float = 0.0) -> None:
+    """slides.json as ``hookseg evaluate`` writes it; accuracy varies by slide around ``right``."""
+    data = {}
+    for s in range(slides):
+        cohort = "test" if s % 2 == 0 else "new_domain"
+        acc = right - 0.1 * (s // 2)
+        data[f"s{s}"] = {"cohort": cohort, "stain": ["ER", "HER2"][(s // 2) % 2], "scanner": "A",
+                         "source": "DS1", "confusion": _confusion(s, acc),
+                         "raw_confusion": _confusion(s, acc + raw_gain)}
     (evals / name).mkdir(parents=True)
-    (evals / name / "metrics.json").write_text(json.dumps({"test": cohort, "new_domain": cohort}))
+    (evals / name / "slides.json").write_text(json.dumps({"classes": CLASSES, "slides": data}))
 
 
-def _report(tmp_path: Path, *models: str) -> int:
-    return hookseg_main(["report", *models, "--evals", str(tmp_path / "eval"), "--no-mlflow",
+def _report(tmp_path: Path, *args: str) -> int:
+    return hookseg_main(["report", *args, "--evals", str(tmp_path / "eval"), "--no-mlflow",
                          "--out", str(tmp_path / "p.json"), "--table", str(tmp_path / "p.md")])
 
 
@@ -29,23 +46,51 @@ def test_a_phase_added_to_params_is_reported_without_naming_it(tmp_path, capsys)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     names = ["base", *params["phases"]]
     for k, name in enumerate(names):
-        _write_eval(tmp_path / "eval", name, (k + 1) / 8)
+        _write_eval(tmp_path / "eval", name, 0.5 + k / 20, slides=8, raw_gain=0.02)
     assert _report(tmp_path, "--params", str(tmp_path / "params.yaml")) == 0
     table = json.loads((tmp_path / "p.json").read_text())
     assert list(table) == names
-    assert table["p6"]["test"] == {"mean_iou": 0.875, "tumour": 0.875, "stroma": 0.4375}
-    assert "| p6 | new_domain | 0.875 | 0.875 | 0.438 |" in capsys.readouterr().out
+    p6 = table["p6"]["test"]
+    # s0, s2, s4, s6 are test slides of 1, 3, 5, 7 thousand pixels per class at 0.8, 0.7, 0.6, 0.5 right
+    right = np.array([0.8, 0.7, 0.6, 0.5]) * [1, 3, 5, 7]
+    tp = right.sum() * 1000
+    iou = tp / (tp + 2 * (16_000 - tp))
+    assert p6["tumour"] == round(iou, 4) and p6["mean_iou"] == round(iou, 4)
+    assert p6["mean_iou_ci_low"] < p6["mean_iou"] < p6["mean_iou_ci_high"]
+    assert p6["mean_iou_raw"] > p6["mean_iou"]
+    assert p6["vs_base"]["mean_iou_diff"] > 0 and p6["vs_base"]["mean_iou_diff_excludes_0"] is True
+    assert "vs_base" not in table["base"]["test"]
+    out = capsys.readouterr().out
+    assert "| p6 | new_domain | 4 |" in out
+    assert "| p5 (final) | test | 4 | **" in out  # params.yaml final, its CI excludes 0 (bold)
+    assert "| test | stain | HER2 | 2 |" in out
+    flat = flat_metrics(table)
+    assert flat["p6.test.vs_base.tumour_diff_excludes_0"] == 1.0
+    assert flat["base.new_domain.mean_iou_ci_high"] == table["base"]["new_domain"]["mean_iou_ci_high"]
+
+
+def test_a_model_identical_to_base_differs_by_zero_with_a_zero_interval(tmp_path):
+    _write_eval(tmp_path / "eval", "base", 0.7)
+    _write_eval(tmp_path / "eval", "p1", 0.7)
+    assert _report(tmp_path, "--models", "base,p1") == 0
+    diff = json.loads((tmp_path / "p.json").read_text())["p1"]["test"]["vs_base"]
+    assert (diff["mean_iou_diff"], diff["mean_iou_diff_ci_low"], diff["mean_iou_diff_ci_high"]) == (0, 0, 0)
+    assert diff["mean_iou_diff_excludes_0"] is False
+    assert "| **" not in (tmp_path / "p.md").read_text()  # no difference marked as excluding 0
 
 
 def test_a_phase_without_evaluation_is_a_one_line_error(tmp_path, capsys):
     _write_eval(tmp_path / "eval", "base", 0.5)
     assert _report(tmp_path, "--params", str(REPO / "params.yaml")) == 2
     err = capsys.readouterr().err
-    assert "eval/p1/metrics.json: missing; run `hookseg evaluate" in err
+    assert "eval/p1/slides.json: missing; run `hookseg evaluate" in err
     assert err.count("\n") == 1
 
 
 def test_models_can_still_be_named_by_hand(tmp_path):
-    _write_eval(tmp_path / "eval", "base", 0.5)
+    _write_eval(tmp_path / "eval", "base", 0.5, slides=1)
     assert _report(tmp_path, "--models", "base") == 0
-    assert list(json.loads((tmp_path / "p.json").read_text())) == ["base"]
+    table = json.loads((tmp_path / "p.json").read_text())
+    assert list(table) == ["base"]
+    assert table["base"]["test"]["mean_iou_ci_low"] is None  # one slide: no interval, not a fake one
+    assert "new_domain" not in table["base"]
