@@ -6,8 +6,10 @@ from collections.abc import Mapping, Sequence
 from functools import reduce
 from typing import Any
 
-from hookseg.evaluate.bootstrap import bootstrap_ci
+import numpy as np
+
 from hookseg.evaluate.counts import Counts
+from hookseg.evaluate.paired import Bootstrap, iou_estimates
 from hookseg.evaluate.scores import class_scores, scores_table
 
 GROUPS = ("stain", "scanner", "source")
@@ -29,9 +31,10 @@ def group_rows(
         counts = [slides[s] for s in members]
         total = pooled(counts)
         raw = total.raw()
+        interval, _ = iou_estimates(np.stack([c.confusion for c in counts]), Bootstrap(samples=samples))
         for cls, name in enumerate(class_names):
             scores = class_scores(total, cls)
-            low, high = bootstrap_ci(counts, lambda c, cls=cls: class_scores(c, cls)["iou"], samples=samples)
+            low, high = float(interval.low[cls]), float(interval.high[cls])
             rows.append({"cohort": cohort, "group": group, "value": value, "slides": len(members),
                          "class": name,
                          **{k: round(v, 4) for k, v in scores.items()},
