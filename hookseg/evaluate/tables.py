@@ -47,7 +47,7 @@ def mlflow_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """``iou.tumour.stain.HER2``-style names (cohort-wide rows: ``iou.tumour.test``)."""
     metrics = {}
     for row in rows:
-        for metric in ("iou", "dice", "auc"):
+        for metric in ("iou", "iou_raw", "dice", "auc"):
             value = row[metric]
             if value != value:  # nan
                 continue

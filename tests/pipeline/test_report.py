@@ -94,3 +94,21 @@ def test_models_can_still_be_named_by_hand(tmp_path):
     assert list(table) == ["base"]
     assert table["base"]["test"]["mean_iou_ci_low"] is None  # one slide: no interval, not a fake one
     assert "new_domain" not in table["base"]
+
+
+def test_mlflow_gets_the_numbers_of_phases_json(tmp_path, monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("HOOKSEG_PARENT_RUN_ID", raising=False)
+    _write_eval(tmp_path / "eval", "base", 0.6)
+    _write_eval(tmp_path / "eval", "p1", 0.7)
+    assert hookseg_main(["report", "--models", "base,p1", "--evals", str(tmp_path / "eval"),
+                         "--out", str(tmp_path / "p.json"), "--table", str(tmp_path / "p.md")]) == 0
+    flat = flat_metrics(json.loads((tmp_path / "p.json").read_text()))
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    (run,) = client.search_runs(experiments, filter_string="tags.stage = 'report'")
+    logged = {k: v for k, v in run.data.metrics.items() if k in flat}
+    assert logged == flat
+    assert flat["p1.test.vs_base.mean_iou_diff"] > 0
