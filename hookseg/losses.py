@@ -1,13 +1,17 @@
 """Weighted categorical cross-entropy + weighted soft Dice with an ignore label (paper Eq. 5-7).
 
 Labels are integer maps (B,H,W) with 255 = not annotated; predictions are softmax probabilities
-(B,H,W,C). Pixels with the ignore label are masked out of ``y_true`` and ``y_pred`` before any
-reduction. Per class ``c`` over the whole batch (N = labelled pixels):
+(B,H,W,C), or logits with ``from_logits=True`` (what training uses: :func:`hookseg.train.logits.logits_view`).
+Pixels with the ignore label are masked out of ``y_true`` and ``y_pred`` before any reduction. Per class
+``c`` over the whole batch (N = labelled pixels):
 
-    CE_c   = -(1/N) * sum_{i in class c} log(clip(p_ic, eps, 1-eps))  (sum_c CE_c = plain mean CE)
+    CE_c   = -(1/N) * sum_{i in class c} log p_ic  (sum_c CE_c = plain mean CE)
     Dice_c = 1 - 2 * sum_i y_ic p_ic / max(sum_i y_ic + sum_i p_ic, eps)  (only if class c is labelled)
     loss   = sum_c W_c * (ce_weight * CE_c + dice_weight * Dice_c)
 
+``log p`` is ``log_softmax(logits)`` from logits: finite for any logit and with the full gradient for a
+confidently wrong pixel. From probabilities it is ``log(clip(p, eps, 1-eps))``, which has zero gradient
+once the true class's probability falls below eps (kept for models that only give probabilities).
 ``W`` is Eq. 1's dynamic per-batch weights or a static list (:mod:`hookseg.class_weights`). The
 cross-entropy is written with ``keras.ops`` on probabilities: Keras' stock sparse CE on (B,H,W,C)
 probabilities crashes in backward on torch (STACK.md trap 7). Total loss over output branches (Eq. 7)
@@ -39,19 +43,25 @@ DEFAULT_BRANCH_WEIGHTS: dict[str, float] = {"final": 1.0, "context": 0.5}
 supervision half (the paper gives no values)."""
 
 
-def _prepare(y_true, y_pred, ignore_label: int):
-    """Masked one-hot, masked probabilities, and per-class labelled-pixel counts."""
+def _prepare(y_true, y_pred, ignore_label: int, from_logits: bool, epsilon: float):
+    """Masked one-hot, masked probabilities, log-probabilities, and per-class labelled-pixel counts."""
     y_pred = ops.cast(ops.convert_to_tensor(y_pred), "float32")
     num_classes = int(y_pred.shape[-1])
     onehot, valid = labels_to_onehot(y_true, num_classes, ignore_label)
+    if from_logits:
+        log_probs = ops.log_softmax(y_pred, axis=-1)
+        y_pred = ops.exp(log_probs)
+    else:
+        log_probs = ops.log(ops.clip(y_pred, epsilon, 1.0 - epsilon))
     probs = y_pred * ops.expand_dims(valid, -1)
-    return onehot, probs, pixel_counts(onehot), num_classes
+    return onehot, probs, log_probs, pixel_counts(onehot), num_classes
 
 
-def _per_class_ce(onehot, probs, counts, epsilon: float):
+def _per_class_ce(onehot, log_probs, counts):
+    """-(1/N) sum over class-c pixels of log p_c; ignored pixels have all-zero one-hot rows."""
     flat_y = ops.reshape(onehot, (-1, onehot.shape[-1]))
-    flat_p = ops.reshape(probs, (-1, probs.shape[-1]))
-    nll = -ops.sum(flat_y * ops.log(ops.clip(flat_p, epsilon, 1.0 - epsilon)), axis=0)
+    flat_logp = ops.reshape(log_probs, (-1, log_probs.shape[-1]))
+    nll = -ops.sum(flat_y * flat_logp, axis=0)
     return nll / ops.maximum(ops.sum(counts), 1.0)
 
 
@@ -73,13 +83,16 @@ def weighted_ce_dice(
     ce_weight: float = 1.0,
     dice_weight: float = 1.0,
     epsilon: float = 1e-7,
+    from_logits: bool = False,
 ):
     """Scalar WCE + WDL for one output branch (0 for a batch with no labelled pixel)."""
-    onehot, probs, counts, num_classes = _prepare(y_true, y_pred, ignore_label)
+    onehot, probs, log_probs, counts, num_classes = _prepare(
+        y_true, y_pred, ignore_label, from_logits, epsilon
+    )
     weights = resolve_class_weights(class_weights, counts, num_classes)
     total = 0.0
     if ce_weight:
-        total = total + ce_weight * _per_class_ce(onehot, probs, counts, epsilon)
+        total = total + ce_weight * _per_class_ce(onehot, log_probs, counts)
     if dice_weight:
         total = total + dice_weight * _per_class_dice(onehot, probs, counts, epsilon)
     return ops.sum(weights * total)
@@ -109,6 +122,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         ce_weight: float = 1.0,
         dice_weight: float = 1.0,
         epsilon: float = 1e-7,
+        from_logits: bool = False,
         name: str = "weighted_ce_dice",
         **kwargs,
     ) -> None:
@@ -119,6 +133,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
         self.ce_weight = float(ce_weight)
         self.dice_weight = float(dice_weight)
         self.epsilon = float(epsilon)
+        self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
         return weighted_ce_dice(
@@ -129,6 +144,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
             self.ce_weight,
             self.dice_weight,
             self.epsilon,
+            self.from_logits,
         )
 
     def get_config(self) -> dict:
@@ -139,6 +155,7 @@ class WeightedCEDiceLoss(keras.losses.Loss):
             "ce_weight": self.ce_weight,
             "dice_weight": self.dice_weight,
             "epsilon": self.epsilon,
+            "from_logits": self.from_logits,
         }
 
 
@@ -147,11 +164,13 @@ def branch_losses(
     class_weights: str | Sequence[float] = "dynamic",
     branch_weights: Mapping[str, float] | None = None,
     ignore_label: int = IGNORE_ID,
+    from_logits: bool = False,
 ) -> tuple[dict[str, WeightedCEDiceLoss], dict[str, float]]:
     """``(loss, loss_weights)`` dicts for ``model.compile``: Eq. 7 as Keras multi-output losses.
 
     ``output_names`` are the model's output keys (``["final"]`` or ``["final", "context"]``);
-    ``branch_weights`` (W_s) default to :data:`DEFAULT_BRANCH_WEIGHTS`.
+    ``branch_weights`` (W_s) default to :data:`DEFAULT_BRANCH_WEIGHTS`; ``from_logits`` says the outputs
+    are logits.
     """
     names = list(output_names)
     weights = dict(DEFAULT_BRANCH_WEIGHTS if branch_weights is None else branch_weights)
@@ -162,5 +181,6 @@ def branch_losses(
             f"Expected a weight for every output: {names}."
         )
         raise ConfigError(msg)
-    losses = {n: WeightedCEDiceLoss(class_weights, ignore_label, name=f"{n}_loss") for n in names}
+    losses = {n: WeightedCEDiceLoss(class_weights, ignore_label, from_logits=from_logits, name=f"{n}_loss")
+              for n in names}
     return losses, {n: float(weights[n]) for n in names}

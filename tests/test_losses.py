@@ -110,3 +110,63 @@ def test_branch_losses_follow_output_names() -> None:
         branch_losses(["final", "context"], branch_weights={"final": 1.0})
     with pytest.raises(ConfigError, match="'uniform'"):
         WeightedCEDiceLoss("uniform")
+
+
+def _reference_logits_ce(labels, logits, class_weights, ignore=255) -> float:
+    """Weighted CE from logits in float64 with a max-shifted log-sum-exp, pixels picked by indexing."""
+    num_classes = logits.shape[-1]
+    keep = (labels != ignore) & (labels >= 0) & (labels < num_classes)
+    y, z = labels[keep], logits[keep].astype(np.float64)
+    shifted = z - z.max(-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    w = np.asarray(class_weights, dtype=np.float64)
+    return float(sum(-w[c] * log_p[y == c, c].sum() for c in range(num_classes)) / max(len(y), 1))
+
+
+@pytest.mark.parametrize("weights", [[1.0, 1.0, 1.0], [0.5, 2.0, 1.0]])
+def test_logits_crossentropy_matches_reference(weights) -> None:
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 3, (2, 6, 7, 3)).astype("float32")
+    labels, _ = _batch(seed=3)
+    got = _value(weighted_ce_dice(labels, logits, weights, dice_weight=0.0, from_logits=True))
+    assert got == pytest.approx(_reference_logits_ce(labels, logits, weights), abs=1e-5)
+
+
+def test_logits_loss_equals_probability_loss_away_from_the_clip() -> None:
+    """Same CE and Dice as the probability path wherever no probability reaches the clip."""
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 1, (2, 5, 5, 3)).astype("float32")
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    labels, _ = _batch(seed=5, shape=(2, 5, 5))
+    from_logits = _value(weighted_ce_dice(labels, logits, "dynamic", from_logits=True))
+    from_probs = _value(weighted_ce_dice(labels, probs, "dynamic"))
+    assert from_logits == pytest.approx(from_probs, abs=1e-5)
+
+
+def test_extreme_logits_give_finite_loss_and_gradient() -> None:
+    """A confidently wrong pixel (logit gap 1e4) costs ~1e4, not log(1/eps) ~ 16, and its gradient lives."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the gradient is taken with tf.GradientTape")
+    import tensorflow as tf
+
+    labels = np.array([[[0, 1], [2, 255]]], dtype="int32")
+    logits = np.zeros((1, 2, 2, 3), dtype="float32")
+    logits[0, 0, 0] = [-1e4, 1e4, 0.0]  # wrong, extremely confident
+    logits[0, 0, 1] = [0.0, 1e4, -1e4]  # right, extremely confident
+    logits[0, 1, 0] = [3e4, -3e4, 0.0]  # wrong
+    logits[0, 1, 1] = [1e30, -1e30, 0.0]  # ignored
+    x = tf.Variable(logits)
+    with tf.GradientTape() as tape:
+        loss = weighted_ce_dice(labels, x, [1.0, 1.0, 1.0], from_logits=True)
+    grad = tape.gradient(loss, x).numpy()
+    assert np.isfinite(_value(loss)) and np.isfinite(grad).all()
+    assert _value(loss) > 1e4  # (2e4 + 3e4) / 3 labelled pixels, plus Dice
+    assert np.abs(grad[0, 0, 0]).sum() > 0.1  # the wrong pixel still pulls
+    assert np.abs(grad[0, 1, 1]).sum() == 0.0  # the ignored pixel does not
+
+
+def test_loss_class_from_logits_round_trips_its_config() -> None:
+    loss = WeightedCEDiceLoss([1.0, 2.0, 1.0], from_logits=True)
+    assert WeightedCEDiceLoss.from_config(loss.get_config()).from_logits is True
+    losses, _ = branch_losses(["final"], branch_weights={"final": 1.0}, from_logits=True)
+    assert losses["final"].from_logits
