@@ -13,7 +13,8 @@ Eq. 1: ``W_c = 1 - n_c / sum_k n_k``, with ``n_c`` the labelled pixels of class 
 * A batch holding a single class gives raw weight 0 to it (``1 - 1``); it gets weight 1 instead, so
   such a batch still trains.
 
-Pure ``keras.ops`` functions: they run inside the loss on any backend.
+Pure ``keras.ops`` functions: they run inside the loss on any backend. :func:`pixel_share_weights` (NumPy)
+turns pixel counts measured before training into static weights (``class_weights: pixel``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import numpy as np
 from keras import ops
 
 from hookseg.annotations.classes import IGNORE_ID
@@ -107,3 +109,29 @@ def resolve_class_weights(class_weights: str | Sequence[float], counts, num_clas
     if spec == "dynamic":
         return dynamic_weights_from_counts(counts)
     return static_class_weights(spec, num_classes)
+
+
+PIXEL = "pixel"
+"""``class_weights: pixel``: static weights from the pixel shares of sampled training batches."""
+
+
+def pixel_share_weights(counts: Sequence[float], power: float = 1.0) -> list[float]:
+    """Static weights that balance classes by labelled pixels: ``w_c ~ (n_c / sum n) ** -power``, mean 1
+    over the classes seen; a class never seen gets 1 (nothing to balance it against).
+
+    Batches are balanced by patch centre only (2:1:1), yet a tumour-centred patch is mostly tumour and a
+    normal-centred one holds tumour too, so pixel shares stay skewed; Eq. 1's ``1 - share`` corrects that
+    only weakly (shares 0.6/0.3/0.1 give 0.6/1.05/1.35). ``power=1`` makes every class contribute equally to
+    the cross-entropy, ``power=0.5`` halfway (in log terms).
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    if n.ndim != 1 or (n < 0).any() or power < 0:
+        msg = (f"Invalid pixel counts or power. Received: counts={n.tolist()}, power={power}. "
+               "Expected a list of counts >= 0 and power >= 0.")
+        raise ConfigError(msg)
+    seen = n > 0
+    if not seen.any():
+        return [1.0] * len(n)
+    raw = np.where(seen, (n / n.sum()) ** -power, 0.0)
+    raw *= seen.sum() / raw.sum()
+    return [float(w) if s else 1.0 for w, s in zip(raw, seen, strict=True)]

@@ -71,3 +71,25 @@ def test_static_weights_used_as_given_and_validated() -> None:
         static_class_weights([1.0, 2.0], 3)
     with pytest.raises(ConfigError, match="'balanced'"):
         resolve_class_weights("balanced", np.ones(3), 3)
+
+
+def test_pixel_share_weights_equalise_each_class_contribution() -> None:
+    from hookseg.class_weights import pixel_share_weights
+
+    counts = [300.0, 600.0, 100.0]  # normal, tumour, other pixels
+    w = np.array(pixel_share_weights(counts, power=1.0))
+    assert w.mean() == pytest.approx(1.0)
+    contribution = w * np.array(counts)
+    np.testing.assert_allclose(contribution, contribution[0])  # every class weighs the same in the CE
+    half = np.array(pixel_share_weights(counts, power=0.5))
+    assert w[2] > half[2] > 1.0 > half[1] > w[1]  # halfway in log terms
+    np.testing.assert_allclose(pixel_share_weights(counts, power=0.0), [1.0, 1.0, 1.0])
+
+
+def test_pixel_share_weights_unseen_class_and_bad_input() -> None:
+    from hookseg.class_weights import pixel_share_weights
+
+    assert pixel_share_weights([0.0, 50.0, 50.0]) == pytest.approx([1.0, 1.0, 1.0])
+    assert pixel_share_weights([0.0, 0.0]) == [1.0, 1.0]
+    with pytest.raises(ConfigError, match="counts"):
+        pixel_share_weights([-1.0, 2.0])

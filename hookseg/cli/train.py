@@ -30,7 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--run-name", default=None, help="MLflow stage name (default: --stage)")
     parser.add_argument("--epochs", type=int, default=None, help="override train.epochs")
     parser.add_argument("--lr0", type=float, default=None, help="override train.lr0")
-    parser.add_argument("--class-weights", default=None, help="override: 'dynamic' or comma list, e.g. 1,2,1")
+    parser.add_argument("--class-weights", default=None,
+                        help="override: 'dynamic', 'pixel' (from sampled pixel shares) or a list, e.g. 1,2,1")
+    parser.add_argument("--seed", default=None,
+                        help="override train.seed: an integer, or 'stage' = a stable hash of the run name "
+                        "(each phase draws other batches)")
+    parser.add_argument("--schedule", default=None, choices=("cyclic", "warmup_cosine"),
+                        help="override train.schedule: the paper's stepwise cyclic LR, or a linear warm-up "
+                        "(train.warmup_steps) then a cosine to lr0 * train.lr_floor at the stage's last step")
+    parser.add_argument("--warmup-steps", type=int, default=None, help="override train.warmup_steps")
     parser.add_argument("--augment", default=None, help="override: comma list of presets ('' = none)")
     parser.add_argument("--style-bank", default=None, help="stylegan_aug bank for `gan` ('none' = off)")
     parser.set_defaults(func=run)
@@ -40,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from hookseg.cohort import read_manifest
     from hookseg.cohort.labels import rasterize_manifest
     from hookseg.train.augment_hook import build_augment
-    from hookseg.train.config import load_stage_config
+    from hookseg.train.config import load_stage_config, stage_seed
     from hookseg.train.loop import train_stage
 
     config = load_stage_config(args.config, args.stage)
@@ -51,11 +59,17 @@ def run(args: argparse.Namespace) -> int:
         overrides["lr0"] = args.lr0
     if args.class_weights is not None:
         cw = args.class_weights.strip()
-        overrides["class_weights"] = cw if cw == "dynamic" else [float(v) for v in cw.split(",")]
+        overrides["class_weights"] = cw if cw in ("dynamic", "pixel") else _floats(cw, "--class-weights")
     if args.augment is not None:
         overrides["augment"] = [p for p in args.augment.split(",") if p]
     if args.style_bank is not None:
         overrides["style_bank"] = args.style_bank
+    if args.schedule is not None:
+        overrides["schedule"] = args.schedule
+    if args.warmup_steps is not None:
+        overrides["warmup_steps"] = args.warmup_steps
+    seed = config.train.seed if args.seed is None else _seed_arg(args.seed)
+    overrides["seed"] = stage_seed(seed, args.run_name or args.stage)  # before the augment takes it
     config = config.with_train(**overrides)
     init = _init_path(args.init, Path(args.out).parent)
     class_map = stage_class_map(args.classes, init, args.labels)
@@ -100,6 +114,25 @@ def stage_class_map(classes: str | None, init: Path | None, labels: str | None) 
                    f"{first.ignore_id}). Received: {list(other.names)} (ignore {other.ignore_id})")
             raise ConfigError(msg, path=other_source)
     return first
+
+
+def _seed_arg(value: str) -> int | str:
+    text = value.strip()
+    if text == "stage":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        msg = f"--seed: expected an integer or 'stage'. Received: {value!r}"
+        raise ConfigError(msg) from None
+
+
+def _floats(value: str, option: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",")]
+    except ValueError:
+        msg = f"{option}: expected 'dynamic', 'pixel' or a comma list of numbers. Received: {value!r}"
+        raise ConfigError(msg) from None
 
 
 def _init_path(value: str | None, models_dir: Path) -> Path | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hookseg.config import from_mapping, load_yaml
 from hookseg.errors import ConfigError
@@ -42,10 +43,25 @@ class TrainSpec:
     steps_per_stair: int = 100
     stair_decay: float = 0.5
     cycle_decay: float = 0.7
+    # "dynamic" (Eq. 1 per batch), a static list, or "pixel": static weights from the pixel shares of
+    # `pixel_weight_batches` sampled training batches, w_c ~ share_c ** -pixel_weight_power, mean 1
     class_weights: str | list[float] = "dynamic"
+    pixel_weight_batches: int = 8
+    pixel_weight_power: float = 1.0
     branch_weights: dict[str, float] = field(default_factory=lambda: {"final": 1.0, "context": 0.5})
     augment: list[str] = field(default_factory=lambda: ["basic"])
-    seed: int = 0
+    # int, or "stage": a stable hash of the stage's run name (base, p1, ...): each phase draws other batches
+    seed: int | Literal["stage"] = 0
+    # "cyclic": the paper's stepwise cyclic LR (steps_per_cycle, ...); "warmup_cosine": linear warm-up over
+    # warmup_steps, then a cosine to lr0 * lr_floor at epochs * steps_per_epoch
+    schedule: Literal["cyclic", "warmup_cosine"] = "cyclic"
+    warmup_steps: int = 10
+    lr_floor: float = 0.01
+    # The loss takes log_softmax of the logits (a view of the model before its softmax) instead of the log
+    # of clipped probabilities: numerically stable, the same loss wherever no probability reaches the clip.
+    logits_loss: bool = True
+    # Keras steps_per_execution: train steps per call of the compiled function (fewer Python round trips)
+    steps_per_execution: int = 1
     backup_every: int = 20  # steps between mid-epoch backups (resume after kill -9)
     run_eagerly: bool = False  # tests: skips TF's 60-120 s graph build for a handful of steps
     # BatchNorm moving-average momentum. Keras' 0.99 needs thousands of steps before inference-mode statistics
@@ -75,6 +91,17 @@ class StageConfig:
         from dataclasses import asdict
 
         return asdict(self)
+
+
+def stage_seed(seed: int | str, stage: str) -> int:
+    """An int seed as is; ``"stage"`` -> CRC32 of the stage name mod 2**31 (stable across runs and hosts,
+    unlike Python's salted ``hash``)."""
+    if isinstance(seed, int):
+        return seed
+    if seed != "stage":
+        msg = f"train.seed: expected an integer or 'stage'. Received: {seed!r}"
+        raise ConfigError(msg)
+    return zlib.crc32(stage.encode()) % 2**31
 
 
 def load_stage_config(path: str | Path, stage: str) -> StageConfig:

@@ -21,25 +21,44 @@ from hookseg.io import write_json
 from hookseg.model_io import ModelMeta, load_model, save_model
 from hookseg.sampling import IndexParams, PatchDataset, build_index, sources_from_records
 from hookseg.train.callbacks import SyncDatasetEpoch
-from hookseg.train.config import StageConfig
-from hookseg.train.schedule import StepwiseCyclicLR
+from hookseg.train.config import StageConfig, stage_seed
 
 log = logging.getLogger(__name__)
 
 
-def build_model(config: StageConfig, init_model: Path | None, class_map: ClassMap) -> keras.Model:
-    """Continue ``init_model``, or build the configured architecture for its fields of view and classes."""
-    if init_model is not None:
-        log.info("starting from %s", init_model)
-        model, meta = load_model(init_model)
-        if meta.class_map.names != class_map.names:
-            msg = (f"{init_model}:class_map: expected the stage's classes {list(class_map.names)}. "
-                   f"Received: {list(meta.class_map.names)}")
-            raise ConfigError(msg, path=init_model)
-        return model
+def build_model(
+    config: StageConfig, init_model: Path | None, class_map: ClassMap,
+) -> tuple[keras.Model, dict[str, Any]]:
+    """Continue ``init_model``, or build the configured architecture for its fields of view and classes.
+
+    An init model of the configured architecture (its name is ``model.arch``, e.g. ``munet``) is continued
+    whole. One of another architecture (phase 1 from the base U-Net) warm-starts a new model: the layers
+    both share (the target branch's EfficientNet encoder, matched by name and shape) are copied, the
+    rest starts at random (:mod:`hookseg.model.transfer`). The dict says what was done, for the metrics.
+    """
     from hookseg.model import create_model
 
-    return create_model(config.model.arch, **config.model_kwargs(class_map.num_classes))
+    kwargs = config.model_kwargs(class_map.num_classes)
+    if init_model is None:
+        return create_model(config.model.arch, **kwargs), {"init": "random"}
+    log.info("starting from %s", init_model)
+    loaded, meta = load_model(init_model)
+    if meta.class_map.names != class_map.names:
+        msg = (f"{init_model}:class_map: expected the stage's classes {list(class_map.names)}. "
+               f"Received: {list(meta.class_map.names)}")
+        raise ConfigError(msg, path=init_model)
+    arch = config.model.kwargs.get("name", config.model.arch)
+    if loaded.name == arch:
+        return loaded, {"init": "continue"}
+    from hookseg.model.transfer import transfer_weights
+
+    model = create_model(config.model.arch, **kwargs)
+    report = transfer_weights(model, loaded)
+    if report.tensors == 0:
+        log.warning("%s (%s) shares no layer with the %s model: it starts from random weights",
+                    init_model, loaded.name, arch)
+    return model, {"init": "warm_start", "warm_start_tensors": report.tensors,
+                   "warm_start_params": report.params}
 
 
 def set_bn_momentum(model: keras.Model, momentum: float) -> int:
@@ -63,25 +82,71 @@ def num_classes_of(model: keras.Model) -> int:
     return int(final.shape[-1])
 
 
-def compile_model(model: keras.Model, config: StageConfig, class_map: ClassMap) -> None:
+def compile_model(
+    model: keras.Model, config: StageConfig, class_map: ClassMap,
+    class_weights: str | list[float] | None = None,
+) -> keras.Model:
+    """Compile the model that ``fit`` trains and return it: the logits view of ``model`` (same weights,
+    outputs before the softmax; ``train.logits_loss``) or ``model`` itself. ``model`` stays the one to save.
+
+    ``class_weights`` replaces ``train.class_weights`` (the ``pixel`` weights measured before training).
+    """
     from hookseg.losses import branch_losses
     from hookseg.metrics import iou_metrics
+    from hookseg.train.logits import logits_view
+    from hookseg.train.schedule import make_schedule
 
     t = config.train
     if t.bn_momentum is not None:
         log.info("BatchNorm momentum %.3f on %d layers", t.bn_momentum, set_bn_momentum(model, t.bn_momentum))
+    fitted = (logits_view(model) if t.logits_loss else None) or model
     outputs = output_keys(model)
-    losses, weights = branch_losses(outputs, t.class_weights, {k: v for k, v in t.branch_weights.items()
-                                                               if k in outputs}, class_map.ignore_id)
-    schedule = StepwiseCyclicLR(t.lr0, t.steps_per_cycle, t.steps_per_stair, t.stair_decay, t.cycle_decay)
+    losses, weights = branch_losses(
+        outputs, t.class_weights if class_weights is None else class_weights,
+        {k: v for k, v in t.branch_weights.items() if k in outputs}, class_map.ignore_id,
+        from_logits=fitted is not model,
+    )
     num_classes = num_classes_of(model)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+    fitted.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=make_schedule(t)),
         loss=losses,
         loss_weights=weights,
         metrics={"final": iou_metrics(num_classes, list(class_map.names[:num_classes]), class_map.ignore_id)},
         run_eagerly=t.run_eagerly,
+        steps_per_execution=t.steps_per_execution,
     )
+    return fitted
+
+
+def pixel_counts_of(dataset: PatchDataset, batches: int, num_classes: int, ignore_id: int) -> np.ndarray:
+    """Labelled pixels per class of the final output over the first ``batches`` batches (epoch 0)."""
+    counts = np.zeros(num_classes, np.float64)
+    for i in range(min(batches, len(dataset))):
+        _, y = dataset[i]
+        labels = np.asarray(y["final"]).ravel()
+        labels = labels[(labels != ignore_id) & (labels < num_classes)]
+        counts += np.bincount(labels, minlength=num_classes)[:num_classes]
+    return counts
+
+
+def stage_class_weights(
+    config: StageConfig, dataset: PatchDataset, class_map: ClassMap,
+) -> tuple[str | list[float], dict[str, Any]]:
+    """The loss's class weights: the configured ones, or for ``pixel`` static weights measured on the
+    stage's own sampled batches (augmentation and the 2:1:1 centre balance included)."""
+    from hookseg.class_weights import PIXEL, pixel_share_weights
+
+    t = config.train
+    if t.class_weights != PIXEL:
+        return t.class_weights, {}
+    counts = pixel_counts_of(dataset, t.pixel_weight_batches, class_map.num_classes, class_map.ignore_id)
+    weights = pixel_share_weights(counts, t.pixel_weight_power)
+    shares = counts / max(counts.sum(), 1.0)
+    log.info("pixel shares %s -> class weights %s", np.round(shares, 3).tolist(),
+             np.round(weights, 3).tolist())
+    info = {f"pixel_share_{class_map.names[c]}": float(shares[c]) for c in range(class_map.num_classes)}
+    info |= {f"class_weight_{class_map.names[c]}": float(weights[c]) for c in range(class_map.num_classes)}
+    return weights, info
 
 
 def make_datasets(
@@ -116,9 +181,17 @@ def make_datasets(
 
 
 def confusion_on(model: keras.Model, dataset: PatchDataset, num_classes: int) -> np.ndarray:
-    """Confusion matrix (rows = truth) of the final output over every batch of ``dataset``."""
-    from hookseg.metrics import confusion_matrix
+    """Confusion matrix (rows = truth) of the final output over every batch of ``dataset``.
 
+    A compiled model is scored by ``evaluate``: its test step, which validation already built, fills the
+    :class:`SegmentationIoU` metric, so no third graph (predict) is traced. Otherwise batch by batch.
+    """
+    from hookseg.metrics import SegmentationIoU, confusion_matrix
+
+    metric = _mean_iou_metric(model, SegmentationIoU) if model.compiled else None
+    if metric is not None:
+        model.evaluate(dataset, verbose=0)
+        return metric.confusion_matrix().astype(np.int64)
     total = np.zeros((num_classes, num_classes), np.int64)
     for i in range(len(dataset)):
         x, y = dataset[i]
@@ -126,6 +199,17 @@ def confusion_on(model: keras.Model, dataset: PatchDataset, num_classes: int) ->
         final = pred["final"] if isinstance(pred, dict) else (pred[0] if isinstance(pred, list) else pred)
         total += np.asarray(keras.ops.convert_to_numpy(confusion_matrix(y["final"], final, num_classes)))
     return total
+
+
+def _mean_iou_metric(model: keras.Model, kind: type) -> Any:
+    """The compiled mean-IoU metric of the final output (Keras nests compiled metrics one level down)."""
+    stack = list(model.metrics)
+    while stack:
+        metric = stack.pop()
+        if isinstance(metric, kind) and metric.class_id is None:
+            return metric
+        stack.extend(getattr(metric, "metrics", []))
+    return None
 
 
 def train_stage(
@@ -153,11 +237,14 @@ def train_stage(
     from hookseg.tracking import start_run
 
     class_map = class_map or ClassMap.default()
+    config = config.with_train(seed=stage_seed(config.train.seed, stage))
+    log.info("stage %s: seed %d, schedule %s", stage, config.train.seed, config.train.schedule)
     keras.utils.set_random_seed(config.train.seed)
     work_dir.mkdir(parents=True, exist_ok=True)
     train_ds, val_ds = make_datasets(config, manifest, labels, work_dir, augment, class_map.num_classes)
-    model = build_model(config, init_model, class_map)
-    compile_model(model, config, class_map)
+    model, init_info = build_model(config, init_model, class_map)
+    class_weights, weight_info = stage_class_weights(config, train_ds, class_map)
+    fitted = compile_model(model, config, class_map, class_weights)
     num_classes = num_classes_of(model)
     with start_run(stage=stage, config=config.as_dict(), run_id_file=work_dir / "mlflow_run_id",
                    tags=mlflow_tags) as run:
@@ -167,9 +254,9 @@ def train_stage(
                                              double_checkpoint=True),
             mlflow.keras.MlflowCallback(),
         ]
-        history = model.fit(train_ds, validation_data=val_ds, epochs=config.train.epochs, callbacks=callbacks,
-                            verbose=2)
-        cm = confusion_on(model, val_ds or train_ds, num_classes)
+        history = fitted.fit(train_ds, validation_data=val_ds, epochs=config.train.epochs,
+                             callbacks=callbacks, verbose=2)
+        cm = confusion_on(fitted, val_ds or train_ds, num_classes)
         iou = iou_from_confusion(cm)
         metrics = {
             "stage": stage,
@@ -178,6 +265,9 @@ def train_stage(
             **{f"iou_{class_map.names[c]}": float(iou[c]) for c in range(num_classes)},
             "final_loss": float(history.history["loss"][-1]) if history.history.get("loss") else None,
             "epochs": config.train.epochs,
+            "seed": config.train.seed,
+            **init_info,
+            **weight_info,
         }
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
         save_model(model, out_model, ModelMeta(config.fov, class_map, stage))
