@@ -1,15 +1,25 @@
 """Label every training slide of a cohort with model k-1: one Ray task per slide, failures reported.
 
-A slide whose labels exist (its summary JSON is written last) is skipped, so a rerun resumes. A slide that
-fails after retries is reported in ``failures.json`` and left out; the other slides' labels are kept and
-the phase goes on.
+Without calibration, one pass: every slide labelled at the phase's threshold. With a ``target_precision``,
+two: pass 1 predicts the held-out (val) slides, counts their annotated pixels' precision by class and
+probability, and chooses per-class thresholds (``pseudo_label.calibrate``, written to
+``calibration.json``); pass 2 labels every slide with them, reusing pass 1's probabilities of the val slides
+instead of predicting them again.
+
+A slide whose labels exist (its summary JSON is written last) is skipped, so a rerun resumes; so is pass 1
+when ``calibration.json`` holds the same options. A slide that fails after retries is reported in
+``failures.json`` and left out; the other slides' labels are kept and the phase goes on.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from hookseg.cohort import Manifest
 from hookseg.cohort.labels import write_folder_class_map
@@ -19,39 +29,122 @@ from hookseg.parallel import TaskFailure
 
 log = logging.getLogger(__name__)
 
+MIN_SUPPORT = 1000  # held-out pixels a calibrated threshold must rest on
 
-def label_task(model_path: str, record, threshold: float, out: str) -> dict[str, Any]:
-    """Label one slide with the (per-process cached) model and the class map saved in it."""
+
+@dataclass(frozen=True)
+class LabelOptions:
+    """How a phase labels: ``threshold`` (the floor when calibrating) and the three switches."""
+
+    threshold: float
+    target_precision: float | None = None  # None: one threshold for every class (Table 8)
+    border_um: float = 0.0
+    tta: int = 0
+    min_support: int = MIN_SUPPORT
+
+
+def _model(model_path: str, tta: int) -> tuple[Any, Any]:
     from hookseg.model_io import load_model_cached
-    from pseudo_label.labeller import label_slide
+    from pseudo_label.tta import with_tta
 
     model, meta = load_model_cached(model_path)
-    return label_slide(model, meta, record, threshold, Path(out))
+    return with_tta(model, tta), meta
+
+
+def label_task(model_path: str, record, threshold: Any, out: str, border_um: float = 0.0,
+               tta: int = 0) -> dict[str, Any]:
+    """Label one slide with the (per-process cached) model and the class map saved in it."""
+    from pseudo_label.labeller import label_slide
+
+    model, meta = _model(model_path, tta)
+    return label_slide(model, meta, record, threshold, Path(out), border_um=border_um)
+
+
+def calibrate_task(model_path: str, record, out: str, border_um: float = 0.0, tta: int = 0) -> np.ndarray:
+    """Pass 1 on one held-out slide: its histogram; its probabilities stay beside ``out`` for pass 2."""
+    from pseudo_label.labeller import calibrate_slide
+
+    model, meta = _model(model_path, tta)
+    return calibrate_slide(model, meta, record, Path(out), border_um=border_um)
 
 
 def label_cohort(
     model_path: Path, manifest: Manifest, threshold: float, out_dir: Path, *,
     splits: tuple[str, ...] = ("train", "val"), workers: int | None = None, classes_path: str | None = None,
+    options: LabelOptions | None = None,
 ) -> tuple[dict[str, Path], list[TaskFailure]]:
     """Label rasters ``out_dir/<slide_id>.tiff`` for the slides of ``splits``; returns them and the failures.
 
     The class map is the model's own; ``classes_path`` (the CLI's ``--classes``) is only checked against it.
+    ``options`` (default: ``threshold`` alone) switch on calibration, the border band and TTA.
     """
+    from hookseg.parallel import run_slides
+
+    options = options or LabelOptions(threshold)
     _check_classes(model_path, classes_path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_folder_class_map(out_dir, read_meta(model_path).class_map)  # the next stage trains with it
+    class_map = read_meta(model_path).class_map
+    write_folder_class_map(out_dir, class_map)  # the next stage trains with it
     records = manifest.split(*splits)
     rasters = {r.slide_id: out_dir / f"{r.slide_id}.tiff" for r in records}
     todo = [r for r in records if not rasters[r.slide_id].with_suffix(".json").exists()]
-    args = [(str(model_path.resolve()), r, threshold, str(rasters[r.slide_id])) for r in todo]
-    from hookseg.parallel import run_slides
-
-    _, failures = run_slides(label_task, [r.slide_id for r in todo], args, workers=workers)
+    model = str(model_path.resolve())
+    thresholds: Any = options.threshold
+    failures: list[TaskFailure] = []
+    if options.target_precision is not None:
+        calibration, failures = calibrate(model, manifest, out_dir, options, class_map.names, workers)
+        thresholds = calibration["thresholds_list"]
+    args = [(model, r, thresholds, str(rasters[r.slide_id]), options.border_um, options.tta) for r in todo]
+    _, label_failures = run_slides(label_task, [r.slide_id for r in todo], args, workers=workers)
+    failures += label_failures
+    _drop_scratch(out_dir)
     failed = {f.item for f in failures}
     write_json(out_dir / "failures.json", [f.__dict__ for f in failures])
     done = {sid: path for sid, path in rasters.items() if sid not in failed and path.exists()}
     log.info("%d slides labelled, %d failed", len(done), len(failures))
     return done, failures
+
+
+def calibrate(
+    model: str, manifest: Manifest, out_dir: Path, options: LabelOptions, class_names: tuple[str, ...],
+    workers: int | None,
+) -> tuple[dict[str, Any], list[TaskFailure]]:
+    """Pass 1: per-class thresholds from the held-out slides, in ``out_dir/calibration.json`` (reused)."""
+    from hookseg.errors import ConfigError
+    from hookseg.parallel import run_slides
+    from pseudo_label.calibrate import choose_thresholds, empty_histogram
+    from pseudo_label.labeller import HELD_OUT_SPLITS
+
+    path = out_dir / "calibration.json"
+    wanted = asdict(options)
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("options") == wanted:
+            return saved, []
+    held_out = [r for r in manifest.split(*HELD_OUT_SPLITS) if r.annotations is not None]
+    args = [(model, r, str(out_dir / f"{r.slide_id}.tiff"), options.border_um, options.tta) for r in held_out]
+    results, failures = run_slides(calibrate_task, [r.slide_id for r in held_out], args, workers=workers)
+    hist = empty_histogram(len(class_names))
+    for slide_hist in results.values():
+        hist += np.asarray(slide_hist, np.int64)
+    if not hist.any():
+        msg = (f"target_precision: expected annotated held-out slides (split {'/'.join(HELD_OUT_SPLITS)}) to "
+               f"calibrate on. Received: {len(held_out)} annotated, none with annotated pixels")
+        raise ConfigError(msg)
+    chosen = choose_thresholds(hist, class_names, options.threshold, options.target_precision,
+                               options.min_support)
+    for line in chosen.lines():
+        log.info("%s", line)
+    record = {"options": wanted, "held_out_slides": sorted(results), **chosen.to_json(),
+              "thresholds_list": list(chosen.thresholds)}
+    write_json(path, record)
+    return record, failures
+
+
+def _drop_scratch(out_dir: Path) -> None:
+    """Probabilities kept by pass 1 for slides pass 2 did not label (val outside ``splits``, failures)."""
+    for scratch in out_dir.glob(".*.probabilities.npy*"):
+        scratch.unlink(missing_ok=True)
 
 
 def _check_classes(model_path: Path, classes_path: str | None) -> None:

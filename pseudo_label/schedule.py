@@ -2,8 +2,12 @@
 
 Phase k trains the master model on labels made by model k-1 (the base model for phase 1) on every training
 slide: the argmax where the top probability reaches ``threshold``, ignore elsewhere, manual annotations
-winning. Table 8's thresholds fall 0.9 (base predicting for phase 1) to 0.5 (master 4 predicting for
-phase 5); its last value, 0.4, belongs to master 5 labelling a further round, which five phases do not run.
+winning. Three switches make those labels trustworthy by measurement (``pseudo_label.labeller``):
+``target_precision`` (per-class thresholds calibrated on held-out annotations, ``threshold`` their floor;
+null = off), ``border_um`` (an ignore band at the model's class borders; 0 = off) and ``tta`` (teacher
+test-time flips: 0, 2 or 4 passes). Table 8's thresholds fall 0.9 (base predicting for phase 1) to 0.5
+(master 4 predicting for phase 5); its last value, 0.4, belongs to master 5 labelling a further round,
+which five phases do not run.
 
 dvc.yaml interpolates every key of a phase (``${item.init}``, ``${item.style_bank}``, ...), so every key is
 required here: a phase this module accepts is a phase ``dvc repro`` can run. ``final`` names the model the
@@ -16,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from hookseg.config import from_mapping, load_yaml
 from hookseg.errors import ConfigError
@@ -37,6 +41,9 @@ class Phase:
     class_weights: str  # "dynamic" or a comma list of static weights
     augment: str  # comma list of augmentation presets ("" = none)
     style_bank: str  # bank JSON for the `gan` preset: stylegan/bank.json or configs/style_bank_empty.json
+    target_precision: float | None  # per-class thresholds reaching this held-out precision; None = off
+    border_um: float  # ignore band at the labelling model's class borders (microns); 0 = off
+    tta: int  # teacher test-time augmentation: 0 none, 2 horizontal flip, 4 horizontal and vertical flips
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,9 @@ class _PhaseEntry:
     class_weights: str
     augment: str
     style_bank: str
+    target_precision: float | None
+    border_um: float
+    tta: Literal[0, 2, 4]
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,11 @@ def _check_entry(name: str, entry: _PhaseEntry, parents: Mapping[str, str], sour
     if not entry.style_bank.endswith(".json"):
         expected = "a bank JSON path (stylegan/bank.json, configs/style_bank_empty.json)"
         _fail(source, f"{key}.style_bank", expected, entry.style_bank)
+    if entry.target_precision is not None and not 0.0 < entry.target_precision <= 1.0:
+        expected = "a precision in (0, 1], or null (off)"
+        _fail(source, f"{key}.target_precision", expected, entry.target_precision)
+    if not entry.border_um >= 0.0:
+        _fail(source, f"{key}.border_um", "a distance in microns >= 0 (0 = off)", entry.border_um)
 
 
 def _is_weight_list(text: str) -> bool:

@@ -64,3 +64,57 @@ def test_label_slide_measures_its_labels_against_truth_and_held_out_annotations(
     # A training slide's annotations are not held out: nothing counted.
     train = label_slide(model, meta, annotated_slide, 0.5, tmp_path / "train.tiff")
     assert not np.asarray(train["quality"]["held_out"]).any()
+
+
+def test_per_class_thresholds_label_each_class_at_its_own_threshold():
+    probs = np.array([[[200, 55, 0], [55, 200, 0], [0, 55, 200]]], np.uint8)
+    np.testing.assert_array_equal(confident_labels(probs, [0.7, 0.9, 2.0]), [[0, 255, 255]])
+    np.testing.assert_array_equal(confident_labels(probs, [0.9, 0.7, 0.7]), [[255, 1, 2]])
+    with pytest.raises(ValueError, match=r"^thresholds: expected one per class \(3\)"):
+        confident_labels(probs, [0.5, 0.5])
+
+
+def _annotated_val_cohort(folder):
+    """Slides a (train) and v (val); v's annotations mark background and tumour, never 'other'."""
+    import csv
+
+    from tests.factories import banded_cohort, write_manifest_rows
+
+    manifest = banded_cohort(folder, {"a": "train", "v": "val"}, size=(768, 512))
+    boxes = [Annotation(shapely.box(20, 20, 200, 400), "background"),
+             Annotation(shapely.box(300, 20, 480, 400), "tumour")]
+    write_annotations(AnnotationSet(boxes), folder / "v.geojson")
+    rows = list(csv.DictReader(manifest.open()))
+    for row in rows:
+        row["annotations"] = "v.geojson" if row["slide_id"] == "v" else ""
+    return write_manifest_rows(manifest, rows)
+
+
+def test_calibrated_cohort_labels_only_classes_that_reach_the_target_and_predicts_val_once(
+    colour_model, tmp_path,
+):
+    from hookseg.cohort import read_manifest
+    from pseudo_label.calibrate import NEVER, threshold_bin
+    from pseudo_label.runner import LabelOptions, label_cohort
+
+    _, meta, model_path = colour_model
+    manifest = read_manifest(_annotated_val_cohort(tmp_path / "cohort"))
+    options = LabelOptions(0.6, target_precision=0.9, min_support=500)
+    done, failures = label_cohort(model_path, manifest, 0.6, tmp_path / "out", workers=0, options=options)
+    assert not failures and sorted(done) == ["a", "v"]
+    calibration = json.loads((tmp_path / "out" / "calibration.json").read_text())
+    assert calibration["held_out_slides"] == ["v"]
+    # The colour model is right on its annotated bands: the floor. 'other' was never annotated: no labels.
+    assert calibration["thresholds"]["tumour"] == pytest.approx(threshold_bin(0.6) / 255)
+    assert calibration["thresholds"]["other"] == NEVER
+    assert calibration["unlabelled_classes"] == ["other"]
+    with open_labels(done["a"]) as raster:
+        labels = read_labels(raster, (0, 0), raster.dimensions, raster.mpp)
+    assert (labels == 1).any() and not (labels == 2).any()
+    val = json.loads(done["v"].with_suffix(".json").read_text())
+    assert val["reused_probabilities"] and val["predict_s"] == 0.0  # pass 1's prediction, not a second one
+    assert not list((tmp_path / "out").glob(".*.npy*"))  # scratch files are gone
+    plain, _ = label_cohort(model_path, manifest, 0.6, tmp_path / "plain", workers=0)
+    with open_labels(plain["a"]) as raster:
+        assert (read_labels(raster, (0, 0), raster.dimensions, raster.mpp) == 2).any()
+    assert not (tmp_path / "plain" / "calibration.json").exists()

@@ -47,17 +47,50 @@ def _params(**phase_p2) -> dict:
     ({"class_weights": "1,x,1"}, "phases.p2.class_weights"),
     ({"style_bank": "stylegan"}, "phases.p2.style_bank"),
     ({"stylebank": "stylegan/bank.json"}, "phases.p2"),
+    ({"target_precision": 1.5}, "phases.p2.target_precision"),
+    ({"target_precision": 0}, "phases.p2.target_precision"),
+    ({"target_precision": "high"}, "phases.p2.target_precision"),
+    ({"border_um": -1}, "phases.p2.border_um"),
+    ({"tta": 3}, "phases.p2.tta"),
 ])
 def test_a_bad_phase_entry_names_file_and_key(change, key):
     with pytest.raises(ConfigError, match=rf"^params\.yaml:{key}: "):
         schedule_from_mapping(_params(**change), "params.yaml")
 
 
-def test_a_missing_key_is_an_error_because_dvc_yaml_interpolates_every_key():
+@pytest.mark.parametrize("key", ["style_bank", "target_precision", "border_um", "tta"])
+def test_a_missing_key_is_an_error_because_dvc_yaml_interpolates_every_key(key):
     params = copy.deepcopy(RAW)
-    del params["phases"]["p3"]["style_bank"]
-    with pytest.raises(ConfigError, match=r"^params\.yaml:phases\.p3\.style_bank: required key is missing"):
+    del params["phases"]["p3"][key]
+    with pytest.raises(ConfigError, match=rf"^params\.yaml:phases\.p3\.{key}: required key is missing"):
         schedule_from_mapping(params, "params.yaml")
+
+
+def test_the_label_switches_parse_on_and_off():
+    on = schedule_from_mapping(_params(target_precision=0.95, border_um=8, tta=4), "p.yaml").phase("p2", "")
+    assert (on.target_precision, on.border_um, on.tta) == (0.95, 8.0, 4)
+    off = schedule_from_mapping(_params(target_precision=None, border_um=0, tta=0), "p.yaml").phase("p2", "")
+    assert (off.target_precision, off.border_um, off.tta) == (None, 0.0, 0)
+
+
+def test_cli_options_come_from_the_phase_and_flags_override_them(tmp_path):
+    import argparse
+
+    from pseudo_label.cli import _options
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(_params(target_precision=0.95, border_um=8, tta=2)))
+    args = argparse.Namespace(threshold=None, params=str(params), phase="p2", target_precision=None,
+                              border_um=None, tta=None)
+    options = _options(args)
+    assert (options.threshold, options.target_precision, options.border_um, options.tta) == (
+        RAW["phases"]["p2"]["threshold"], 0.95, 8.0, 2)
+    options = _options(argparse.Namespace(**{**vars(args), "border_um": 0.0, "tta": 4}))
+    assert (options.target_precision, options.border_um, options.tta) == (0.95, 0.0, 4)
+    bad = argparse.Namespace(**{**vars(args), "target_precision": 1.2})
+    expected = r"^--target-precision: expected a precision in \(0, 1\]\. Received: 1\.2$"
+    with pytest.raises(ConfigError, match=expected):
+        _options(bad)
 
 
 def test_final_must_be_a_phase():
