@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 BINS = 256  # probabilities are stored as uint8 (x 255)
 NEVER = 2.0  # a threshold no probability reaches: the class gets no pseudo-labels
-CURVE_STEP = 0.05  # spacing of the precision curve points written to summary.json
+CURVE_AT = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99)  # precision curve points in summary.json
 
 
 def threshold_bin(threshold: float) -> int:
@@ -110,7 +110,7 @@ def choose_thresholds(
         hits = np.flatnonzero(ok)
         chosen = float(hits[0] / (BINS - 1)) if hits.size else NEVER
         thresholds.append(chosen)
-        bins = sorted({*range(start, BINS, max(1, round(CURVE_STEP * (BINS - 1)))), *hits[:1].tolist()})
+        bins = sorted({start, *hits[:1].tolist(), *(threshold_bin(t) for t in CURVE_AT if t > floor)})
         curves[name] = [{"threshold": round(b / (BINS - 1), 4),
                          "precision": None if np.isnan(precision[b]) else round(float(precision[b]), 4),
                          "support": int(support[b])} for b in bins]

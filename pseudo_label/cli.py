@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     write_json(out / "summary.json", {"threshold": threshold, "options": asdict(options),
                                       "calibration": calibration, "slides": summaries})
     mean = sum(s["labelled_fraction"] for s in summaries.values()) / max(len(summaries), 1)
-    predict_s = sum(s.get("predict_s", 0.0) for s in summaries.values())
+    predict_s = sum(s.get("predict_s", 0.0) for s in summaries.values())  # both passes
+    predict_s += calibration.get("predict_s", 0.0) if calibration else 0.0
     print(f"{out}: {len(done)} slides labelled at threshold {threshold} (border {options.border_um} um, tta "
           f"{options.tta}; mean labelled fraction {mean:.2f}; {predict_s:.0f} s predicting), "
           f"{len(failures)} failed")

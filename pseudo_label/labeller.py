@@ -104,19 +104,18 @@ def _annotation_tiles(record: SlideRecord, class_map: Any, downsample: float,
 def calibrate_slide(
     model: Any, meta: ModelMeta, record: SlideRecord, out: Path, params: InferParams | None = None, *,
     border_um: float = 0.0,
-) -> np.ndarray:
-    """The held-out histogram (``pseudo_label.calibrate``) of a slide's annotated pixels outside the band.
-
-    The probabilities stay in ``scratch_path(out)`` for ``label_slide`` to reuse.
+) -> tuple[np.ndarray, float]:
+    """The held-out histogram (``pseudo_label.calibrate``) of a slide's annotated pixels outside the band,
+    and the seconds spent predicting. The probabilities stay in ``scratch_path(out)`` for ``label_slide``.
     """
     params = params or InferParams.load()
     class_map = meta.class_map
     out.parent.mkdir(parents=True, exist_ok=True)
-    pmap, slide_mpp, _ = slide_probabilities(model, meta, record, scratch_path(out), params)
+    pmap, slide_mpp, predict_s = slide_probabilities(model, meta, record, scratch_path(out), params)
     hist = empty_histogram(class_map.num_classes)
     drawn = _annotation_tiles(record, class_map, pmap.mpp / slide_mpp)
     if drawn is None:
-        return hist
+        return hist, predict_s
     probs = pmap.open()
     radius = radius_px(border_um, pmap.mpp)
     height, width = pmap.shape[:2]
@@ -128,7 +127,7 @@ def calibrate_slide(
                 continue
             keep = ~tile_band(probs, x, y, w, h, radius)
             add_to_histogram(hist, np.asarray(probs[y : y + h, x : x + w]), annotation, keep)
-    return hist
+    return hist, predict_s
 
 
 def label_slide(

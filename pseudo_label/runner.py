@@ -60,7 +60,8 @@ def label_task(model_path: str, record, threshold: Any, out: str, border_um: flo
     return label_slide(model, meta, record, threshold, Path(out), border_um=border_um)
 
 
-def calibrate_task(model_path: str, record, out: str, border_um: float = 0.0, tta: int = 0) -> np.ndarray:
+def calibrate_task(model_path: str, record, out: str, border_um: float = 0.0,
+                   tta: int = 0) -> tuple[np.ndarray, float]:
     """Pass 1 on one held-out slide: its histogram; its probabilities stay beside ``out`` for pass 2."""
     from pseudo_label.labeller import calibrate_slide
 
@@ -125,7 +126,7 @@ def calibrate(
     args = [(model, r, str(out_dir / f"{r.slide_id}.tiff"), options.border_um, options.tta) for r in held_out]
     results, failures = run_slides(calibrate_task, [r.slide_id for r in held_out], args, workers=workers)
     hist = empty_histogram(len(class_names))
-    for slide_hist in results.values():
+    for slide_hist, _ in results.values():
         hist += np.asarray(slide_hist, np.int64)
     if not hist.any():
         msg = (f"target_precision: expected annotated held-out slides (split {'/'.join(HELD_OUT_SPLITS)}) to "
@@ -133,10 +134,9 @@ def calibrate(
         raise ConfigError(msg)
     chosen = choose_thresholds(hist, class_names, options.threshold, options.target_precision,
                                options.min_support)
-    for line in chosen.lines():
-        log.info("%s", line)
+    predict_s = sum(seconds for _, seconds in results.values())
     record = {"options": wanted, "held_out_slides": sorted(results), **chosen.to_json(),
-              "thresholds_list": list(chosen.thresholds)}
+              "thresholds_list": list(chosen.thresholds), "predict_s": round(predict_s, 2)}
     write_json(path, record)
     return record, failures
 
