@@ -127,6 +127,11 @@ class ContextMerge(layers.Layer):
     no ReLU: the stage output it replaces is a residual sum) back to ``out_channels`` = Ct, so the
     remaining encoder stages run unchanged. ``context_filters=()`` and ``fuse_filters=()`` give
     HookNet's crop-and-concatenate, plus the one projection that re-entering the encoder needs.
+
+    ``residual=True`` adds the projection to ``target`` instead of replacing it, with the projection's BN
+    scale starting at 0: the merge starts as the identity, so an encoder warm-started from the base U-Net
+    (:mod:`hookseg.model.transfer`) keeps its stride-16/32 features on the first step, and the context
+    is mixed in as training moves that scale off 0.
     """
 
     def __init__(
@@ -135,9 +140,11 @@ class ContextMerge(layers.Layer):
         out_channels: int,
         context_filters: Sequence[int] = (256, 64),
         fuse_filters: Sequence[int] = (128,),
+        residual: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        self.residual = bool(residual)
         self.ratio = int(ratio)
         self.out_channels = int(out_channels)
         self.context_filters = tuple(int(f) for f in context_filters)
@@ -147,13 +154,13 @@ class ContextMerge(layers.Layer):
         self.fuse_convs = [self._conv(f, f"fuse_conv{i}") for i, f in enumerate(self.fuse_filters)]
         self.fuse_bns = [self._bn(f"fuse_bn{i}") for i in range(len(self.fuse_filters))]
         self.project_conv = self._conv(self.out_channels, "project_conv")
-        self.project_bn = self._bn("project_bn")
+        self.project_bn = self._bn("project_bn", "zeros" if self.residual else "ones")
 
     def _conv(self, filters: int, name: str) -> layers.Conv2D:
         return layers.Conv2D(filters, 1, use_bias=False, dtype=self.dtype_policy, name=name)
 
-    def _bn(self, name: str) -> layers.BatchNormalization:
-        return layers.BatchNormalization(dtype=self.dtype_policy, name=name)
+    def _bn(self, name: str, gamma: str = "ones") -> layers.BatchNormalization:
+        return layers.BatchNormalization(dtype=self.dtype_policy, gamma_initializer=gamma, name=name)
 
     def build(self, target_shape, context_shape) -> None:
         crop_box(int(context_shape[1]), self.ratio)  # fail at build time, not at the first batch
@@ -182,7 +189,8 @@ class ContextMerge(layers.Layer):
         x = ops.concatenate([target, ops.cast(x, target.dtype)], axis=-1)
         for conv, bn in zip(self.fuse_convs, self.fuse_bns, strict=True):
             x = ops.relu(bn(conv(x), training=training))
-        return self.project_bn(self.project_conv(x), training=training)
+        projected = self.project_bn(self.project_conv(x), training=training)
+        return target + ops.cast(projected, target.dtype) if self.residual else projected
 
     def compute_output_shape(self, target_shape, context_shape):
         return (*tuple(target_shape)[:-1], self.out_channels)
@@ -194,4 +202,5 @@ class ContextMerge(layers.Layer):
             "out_channels": self.out_channels,
             "context_filters": self.context_filters,
             "fuse_filters": self.fuse_filters,
+            "residual": self.residual,
         }

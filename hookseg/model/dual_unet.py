@@ -15,6 +15,8 @@ low-res field of view (deep supervision, trained against the low-res labels).
    ``merge="hooknet"``: HookNet's hook instead: the context decoder map at stride 16/ratio (same
    physical pixel size as the target stride-16 map) is centre-cropped, no resize, and concatenated
    without 1x1 compression (only the linear projection needed to re-enter block6a).
+   ``merge_residual=True`` adds the merge to the stage output instead (identity at init): the choice for
+   a master warm-started from the base, whose encoder tail then keeps the base's features.
 3. Final fusion: the target decoder's stride-1 features concatenated with the centre-cropped,
    resized stride-1 features of the context decoder, 1x1 conv-BN-ReLU, 1x1 conv, softmax "final".
 """
@@ -70,6 +72,7 @@ def build_dual_unet(
     context_depth: int = 4,
     merge_context_filters: Sequence[int] = (256, 64),
     merge_fuse_filters: Sequence[int] = (128,),
+    merge_residual: bool = False,
     fusion_filters: Sequence[int] = (32,),
     encoder_weights: str | Path | None = None,
     context_encoder_weights: str | Path | None = None,
@@ -112,6 +115,7 @@ def build_dual_unet(
         int(stage16.shape[-1]),
         context_filters=() if hooknet else merge_context_filters,
         fuse_filters=() if hooknet else merge_fuse_filters,
+        residual=merge_residual,
         name="merge",
     )(stage16, context_features[source_stride])
     p4, p5 = target_tail(merged)

@@ -62,3 +62,20 @@ def test_logits_view_shares_weights_and_its_softmax_is_the_model_output(pair) ->
     for key in probs:
         np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.softmax(logits[key], axis=-1)),
                                    keras.ops.convert_to_numpy(probs[key]), atol=1e-6)
+
+
+def test_residual_merge_starts_as_identity_so_the_warm_encoder_keeps_the_base_features(pair) -> None:
+    base, _ = pair
+    master = create_model("munet", encoder="b0", input_size=SIZE, context_ratio=RATIO, merge_residual=True)
+    transfer_weights(master, base)
+    rng = np.random.default_rng(2)
+    image = rng.uniform(0, 255, (1, SIZE, SIZE, 3)).astype("float32")
+    merge = master.get_layer("merge")
+    context = rng.normal(0, 1, (1, *merge.input[1].shape[1:])).astype("float32")  # any context map
+    *_, stage16 = master.get_layer("target_encoder_head")(image, training=False)
+    merged = merge(stage16, context, training=False)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(merged), keras.ops.convert_to_numpy(stage16))
+    p5_master = master.get_layer("target_encoder_tail")(merged, training=False)[-1]
+    p5_base = base.get_layer("target_encoder")(image, training=False)[-1]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(p5_master), keras.ops.convert_to_numpy(p5_base),
+                               rtol=1e-4, atol=1e-4)
