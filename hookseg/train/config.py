@@ -62,6 +62,8 @@ class TrainSpec:
     logits_loss: bool = True
     # Keras steps_per_execution: train steps per call of the compiled function (fewer Python round trips)
     steps_per_execution: int = 1
+    # Keras jit_compile (XLA): "auto" is Keras' own choice (off on a CPU-only TF host, on with a GPU)
+    jit_compile: bool | Literal["auto"] = "auto"
     backup_every: int = 20  # steps between mid-epoch backups (resume after kill -9)
     run_eagerly: bool = False  # tests: skips TF's 60-120 s graph build for a handful of steps
     # BatchNorm moving-average momentum. Keras' 0.99 needs thousands of steps before inference-mode statistics

@@ -114,6 +114,7 @@ def compile_model(
         metrics={"final": iou_metrics(num_classes, list(class_map.names[:num_classes]), class_map.ignore_id)},
         run_eagerly=t.run_eagerly,
         steps_per_execution=t.steps_per_execution,
+        jit_compile=t.jit_compile,
     )
     return fitted
 
