@@ -82,6 +82,9 @@ def label_cohort(
     from hookseg.parallel import run_slides
 
     options = options or LabelOptions(threshold)
+    if options.threshold != threshold:
+        msg = f"label_cohort: expected options.threshold {options.threshold}. Received: threshold {threshold}"
+        raise ValueError(msg)
     _check_classes(model_path, classes_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     class_map = read_meta(model_path).class_map
@@ -91,13 +94,10 @@ def label_cohort(
     todo = [r for r in records if not rasters[r.slide_id].with_suffix(".json").exists()]
     model = str(model_path.resolve())
     thresholds: Any = options.threshold
-    failures: list[TaskFailure] = []
     if options.target_precision is not None:
-        calibration, failures = calibrate(model, manifest, out_dir, options, class_map.names, workers)
-        thresholds = calibration["thresholds_list"]
+        thresholds = calibrate(model, manifest, out_dir, options, class_map.names, workers)["thresholds_list"]
     args = [(model, r, thresholds, str(rasters[r.slide_id]), options.border_um, options.tta) for r in todo]
-    _, label_failures = run_slides(label_task, [r.slide_id for r in todo], args, workers=workers)
-    failures += label_failures
+    _, failures = run_slides(label_task, [r.slide_id for r in todo], args, workers=workers)
     _drop_scratch(out_dir)
     failed = {f.item for f in failures}
     write_json(out_dir / "failures.json", [f.__dict__ for f in failures])
@@ -109,8 +109,12 @@ def label_cohort(
 def calibrate(
     model: str, manifest: Manifest, out_dir: Path, options: LabelOptions, class_names: tuple[str, ...],
     workers: int | None,
-) -> tuple[dict[str, Any], list[TaskFailure]]:
-    """Pass 1: per-class thresholds from the held-out slides, in ``out_dir/calibration.json`` (reused)."""
+) -> dict[str, Any]:
+    """Pass 1: per-class thresholds from the held-out slides, in ``out_dir/calibration.json`` (reused).
+
+    A held-out slide that fails here is left out of the calibration and listed in it (``failed``); pass 2
+    labels it again, and reports it if it fails there too.
+    """
     from hookseg.errors import ConfigError
     from hookseg.parallel import run_slides
     from pseudo_label.calibrate import choose_thresholds, empty_histogram
@@ -121,7 +125,7 @@ def calibrate(
     if path.exists():
         saved = json.loads(path.read_text())
         if saved.get("options") == wanted:
-            return saved, []
+            return saved
     held_out = [r for r in manifest.split(*HELD_OUT_SPLITS) if r.annotations is not None]
     args = [(model, r, str(out_dir / f"{r.slide_id}.tiff"), options.border_um, options.tta) for r in held_out]
     results, failures = run_slides(calibrate_task, [r.slide_id for r in held_out], args, workers=workers)
@@ -136,9 +140,10 @@ def calibrate(
                                options.min_support)
     predict_s = sum(seconds for _, seconds in results.values())
     record = {"options": wanted, "held_out_slides": sorted(results), **chosen.to_json(),
-              "thresholds_list": list(chosen.thresholds), "predict_s": round(predict_s, 2)}
+              "thresholds_list": list(chosen.thresholds), "predict_s": round(predict_s, 2),
+              "failed": [f.__dict__ for f in failures]}
     write_json(path, record)
-    return record, failures
+    return record
 
 
 def _drop_scratch(out_dir: Path) -> None:

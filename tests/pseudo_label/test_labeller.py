@@ -91,7 +91,7 @@ def _annotated_val_cohort(folder):
 
 
 def test_calibrated_cohort_labels_only_classes_that_reach_the_target_and_predicts_val_once(
-    colour_model, tmp_path,
+    colour_model, tmp_path, monkeypatch,
 ):
     from hookseg.cohort import read_manifest
     from pseudo_label.calibrate import NEVER, threshold_bin
@@ -114,6 +114,10 @@ def test_calibrated_cohort_labels_only_classes_that_reach_the_target_and_predict
     val = json.loads(done["v"].with_suffix(".json").read_text())
     assert val["reused_probabilities"] and val["predict_s"] == 0.0  # pass 1's prediction, not a second one
     assert not list((tmp_path / "out").glob(".*.npy*"))  # scratch files are gone
+    # A rerun with the same options resumes: calibration.json is reused, nothing is predicted again.
+    monkeypatch.setattr("pseudo_label.runner.calibrate_task", None)
+    again, _ = label_cohort(model_path, manifest, 0.6, tmp_path / "out", workers=0, options=options)
+    assert again == done
     plain, _ = label_cohort(model_path, manifest, 0.6, tmp_path / "plain", workers=0)
     with open_labels(plain["a"]) as raster:
         assert (read_labels(raster, (0, 0), raster.dimensions, raster.mpp) == 2).any()
