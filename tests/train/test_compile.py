@@ -61,3 +61,4 @@ def test_confusion_by_evaluate_equals_the_batchwise_one() -> None:
     batchwise = confusion_on(model, data, 3)  # not compiled: predict batch by batch
     assert by_evaluate.sum() == 2 * 2 * SIZE * SIZE
     np.testing.assert_array_equal(by_evaluate, batchwise)
+
