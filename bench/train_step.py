@@ -8,6 +8,7 @@ with a real run's s/step (``make demo`` logs): the difference is loading, augmen
     python bench/train_step.py --stage base
     python bench/train_step.py --no-logits-loss                 # the clipped-probability loss of before
     python bench/train_step.py --steps-per-execution 5 --jit-compile true
+    python bench/train_step.py --no-grappler                    # TF: skip graph optimisation (faster build?)
     python bench/train_step.py --config configs/paper.yaml      # ~10 GB RAM, minutes per build
 """
 
@@ -119,8 +120,13 @@ def main() -> int:
     parser.add_argument("--steps-per-execution", type=int, default=1)
     parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto")
     parser.add_argument("--no-logits-loss", action="store_true")
+    parser.add_argument("--no-grappler", action="store_true", help="TF only: disable the meta optimizer")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
+    if args.no_grappler and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     config = load_stage_config(args.config, args.stage).with_train(
         logits_loss=not args.no_logits_loss, steps_per_execution=args.steps_per_execution,
         jit_compile={"auto": "auto", "true": True, "false": False}[args.jit_compile],
@@ -129,7 +135,8 @@ def main() -> int:
     encoder = config.model.kwargs.get("encoder")
     print(f"== {args.config}:{args.stage} {config.model.arch} {encoder} {fov.size}px "
           f"batch {t.batch_size}, logits_loss={t.logits_loss}, steps_per_execution={t.steps_per_execution}, "
-          f"jit_compile={t.jit_compile} ({keras.backend.backend()}) ==")
+          f"jit_compile={t.jit_compile}, grappler={'off' if args.no_grappler else 'on'} "
+          f"({keras.backend.backend()}) ==")
     result = bench(config, args.steps, args.val_steps)
     for key, value in result.items():
         print(f"  {key:<20} {value:10.2f}" if isinstance(value, float) else f"  {key:<20} {value:>10,}")
