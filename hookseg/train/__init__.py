@@ -1,1 +1,2 @@
-"""Training stages: config, stepwise cyclic LR, fit loop with resume and MLflow logging."""
+"""Training stages: config, LR schedules (stepwise cyclic, warm-up + cosine), a logits view, fit loop with
+resume, warm start and MLflow logging."""

@@ -72,3 +72,14 @@ def test_pixel_weights_come_from_the_sampled_batches_and_default_is_untouched() 
     counts = np.array([120.0, 220.0, 20.0])  # the first two batches only, ignore excluded
     np.testing.assert_allclose(np.array(weights) * counts, np.full(3, weights[0] * counts[0]))
     assert info[f"pixel_share_{class_map.names[2]}"] == pytest.approx(20 / 360)
+
+
+def test_cli_seed_and_class_weight_options_parse_or_fail_in_one_line() -> None:
+    from hookseg.cli.train import _floats, _seed_arg
+
+    assert _seed_arg(" 12 ") == 12 and _seed_arg("stage") == "stage"
+    with pytest.raises(ConfigError, match=r"^--seed: expected an integer or 'stage'. Received: 'p1'$"):
+        _seed_arg("p1")
+    assert _floats("1,2,1", "--class-weights") == [1.0, 2.0, 1.0]
+    with pytest.raises(ConfigError, match=r"^--class-weights: expected .*'pixle'"):
+        _floats("pixle", "--class-weights")
