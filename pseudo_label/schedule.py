@@ -34,7 +34,7 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")  # phase names become stage keys and paths
 class Phase:
     name: str
     prev: str  # "base" or an earlier phase: the model that labels this phase's data
-    init: str  # "none" (random init) or a phase on the prev chain: the weights training starts from
+    init: str  # "none" (random init), "base" (warm start) or a phase on the prev chain: the starting weights
     threshold: float
     epochs: int
     lr0: float
@@ -97,10 +97,10 @@ def _check_entry(name: str, entry: _PhaseEntry, parents: Mapping[str, str], sour
     key = f"phases.{name}"
     if entry.prev != BASE and entry.prev not in parents:
         _fail(source, f"{key}.prev", f"'base' or an earlier phase {sorted(parents)}", entry.prev)
-    # train@<name> depends on models/<prev>.keras only; an init on the prev chain is upstream of it.
+    # train@<name> depends on models/<prev>.keras only; base and an init on the prev chain are upstream of it.
     chain = _ancestors(entry.prev, parents)
-    if entry.init != NO_INIT and entry.init not in chain:
-        _fail(source, f"{key}.init", f"'none' or a phase on the prev chain {chain}", entry.init)
+    if entry.init not in (NO_INIT, BASE) and entry.init not in chain:
+        _fail(source, f"{key}.init", f"'none', 'base' or a phase on the prev chain {chain}", entry.init)
     if not 0.0 < entry.threshold <= 1.0:
         _fail(source, f"{key}.threshold", "a probability in (0, 1]", entry.threshold)
     if entry.epochs < 1:

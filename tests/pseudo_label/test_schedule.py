@@ -40,7 +40,7 @@ def _params(**phase_p2) -> dict:
 
 @pytest.mark.parametrize(("change", "key"), [
     ({"prev": "p3"}, "phases.p2.prev"),
-    ({"init": "base"}, "phases.p2.init"),
+    ({"init": "p9"}, "phases.p2.init"),
     ({"threshold": 1.5}, "phases.p2.threshold"),
     ({"epochs": 0}, "phases.p2.epochs"),
     ({"lr0": 0}, "phases.p2.lr0"),
