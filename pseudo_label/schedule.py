@@ -38,7 +38,7 @@ class Phase:
     threshold: float
     epochs: int
     lr0: float
-    class_weights: str  # "dynamic" or a comma list of static weights
+    class_weights: str  # "dynamic" (Eq. 1), "pixel" (static, from sampled pixel shares) or static weights
     augment: str  # comma list of augmentation presets ("" = none)
     style_bank: str  # bank JSON for the `gan` preset: stylegan/bank.json or configs/style_bank_empty.json
     target_precision: float | None  # per-class thresholds reaching this held-out precision; None = off
@@ -107,8 +107,8 @@ def _check_entry(name: str, entry: _PhaseEntry, parents: Mapping[str, str], sour
         _fail(source, f"{key}.epochs", "an integer >= 1", entry.epochs)
     if not entry.lr0 > 0.0:
         _fail(source, f"{key}.lr0", "a learning rate > 0", entry.lr0)
-    if entry.class_weights != "dynamic" and not _is_weight_list(entry.class_weights):
-        expected = "'dynamic' or a comma list of positive numbers"
+    if entry.class_weights not in ("dynamic", "pixel") and not _is_weight_list(entry.class_weights):
+        expected = "'dynamic', 'pixel' or a comma list of positive numbers"
         _fail(source, f"{key}.class_weights", expected, entry.class_weights)
     if not entry.style_bank.endswith(".json"):
         expected = "a bank JSON path (stylegan/bank.json, configs/style_bank_empty.json)"
