@@ -62,7 +62,7 @@ def percentile_ci(values: np.ndarray, boot: Bootstrap) -> tuple[np.ndarray, np.n
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point value (all slides once) with its bootstrap interval; nan interval for fewer than 2 slides."""
+    """A point value (all slides once) with its bootstrap interval; nan for fewer than MIN_SLIDES_FOR_CI."""
 
     value: np.ndarray
     low: np.ndarray
@@ -72,8 +72,13 @@ class Estimate:
         return (self.low > 0) | (self.high < 0)
 
 
+# A percentile bootstrap over n slides has few distinct resamples when n is small (2 slides: 3), so its
+# "interval" is an artefact, not an uncertainty; below this many slides no CI is given (and none is bold).
+MIN_SLIDES_FOR_CI = 3
+
+
 def _estimate(point: np.ndarray, samples: np.ndarray, slides: int, boot: Bootstrap) -> Estimate:
-    if slides < 2:
+    if slides < MIN_SLIDES_FOR_CI:
         nan = np.full_like(point, np.nan, dtype=np.float64)
         return Estimate(point, nan, nan)
     low, high = percentile_ci(samples, boot)

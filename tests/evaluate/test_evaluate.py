@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 
@@ -48,7 +49,8 @@ def test_evaluate_cohort_tables_plots_metrics(colour_model, tmp_path, capsys):
     all_tumour = next(
         r for r in rows if r["group"] == "all" and r["class"] == "tumour" and r["cohort"] == "test"
     )
-    assert float(all_tumour["iou_ci_low"]) <= float(all_tumour["iou"]) <= float(all_tumour["iou_ci_high"])
+    # Two test slides: fewer than MIN_SLIDES_FOR_CI, so no interval rather than a 3-resample artefact.
+    assert math.isnan(float(all_tumour["iou_ci_low"])) and math.isnan(float(all_tumour["iou_ci_high"]))
     assert (out / "plots" / "threshold_test_tumour.png").exists()
     sweep = list(csv.DictReader((out / "plots" / "threshold_test_tumour.csv").open()))
     assert [float(r["threshold"]) for r in sweep] == pytest.approx([0.1 * i for i in range(1, 10)])

@@ -70,8 +70,8 @@ def test_a_phase_added_to_params_is_reported_without_naming_it(tmp_path, capsys)
 
 
 def test_a_model_identical_to_base_differs_by_zero_with_a_zero_interval(tmp_path):
-    _write_eval(tmp_path / "eval", "base", 0.7)
-    _write_eval(tmp_path / "eval", "p1", 0.7)
+    _write_eval(tmp_path / "eval", "base", 0.7, slides=8)
+    _write_eval(tmp_path / "eval", "p1", 0.7, slides=8)
     assert _report(tmp_path, "--models", "base,p1") == 0
     diff = json.loads((tmp_path / "p.json").read_text())["p1"]["test"]["vs_base"]
     assert (diff["mean_iou_diff"], diff["mean_iou_diff_ci_low"], diff["mean_iou_diff_ci_high"]) == (0, 0, 0)
