@@ -34,12 +34,16 @@ def test_stage_seed_does_not_depend_on_python_hash_salt() -> None:
     assert runs == {f"{stage_seed('stage', 'p3')}\n"}
 
 
-def test_new_train_keys_default_to_todays_behaviour_and_are_validated(tmp_path) -> None:
-    master = load_stage_config(CONFIGS / "demo.yaml", "master").train
+def test_new_train_keys_default_to_the_papers_behaviour_and_are_validated(tmp_path) -> None:
+    # smoke.yaml sets none of the new keys: the defaults are the paper's cyclic LR and seed 0 ...
+    master = load_stage_config(CONFIGS / "smoke.yaml", "master").train
     assert (master.schedule, master.seed, master.class_weights) == ("cyclic", 0, "dynamic")
+    # ... and the demo profile opts in (issue 14's measured lineage).
+    demo = load_stage_config(CONFIGS / "demo.yaml", "master").train
+    assert (demo.schedule, demo.seed, demo.warmup_steps) == ("warmup_cosine", "stage", 5)
     bad = tmp_path / "bad.yaml"
     text = (CONFIGS / "demo.yaml").read_text()
-    bad.write_text(text.replace("    epochs: 2\n", "    epochs: 2\n    schedule: cosine\n"))
+    bad.write_text(text.replace("schedule: warmup_cosine", "schedule: cosine"))
     with pytest.raises(ConfigError, match=r"bad.yaml:master.train.schedule: expected one of"):
         load_stage_config(bad, "master")
 
