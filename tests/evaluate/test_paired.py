@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from hookseg.evaluate import Counts, class_scores
-from hookseg.evaluate.bootstrap import bootstrap_ci
 from hookseg.evaluate.paired import (
     Bootstrap,
     iou_estimates,
@@ -15,6 +14,7 @@ from hookseg.evaluate.paired import (
     pooled_iou,
     resample_weights,
 )
+from tests.bootstrap_reference import bootstrap_ci
 
 BOOT = Bootstrap(samples=2000, seed=0)
 

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from hookseg.evaluate import Counts, auc, class_scores, threshold_sweep
-from hookseg.evaluate.bootstrap import bootstrap_ci
+from tests.bootstrap_reference import bootstrap_ci
 
 
 def random_block(seed: int, classes: int = 3, n: int = 4000):

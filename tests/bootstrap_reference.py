@@ -1,4 +1,8 @@
-"""95% confidence intervals by resampling slides (the unit that varies between labs and scanners)."""
+"""The slide bootstrap as a plain per-resample loop: the reference the vectorised one is checked against.
+
+hookseg.evaluate.paired resamples all slides at once with one einsum; this slow, obvious loop must give the
+same interval for the same seed (tests/evaluate/test_paired.py).
+"""
 
 from __future__ import annotations
 
