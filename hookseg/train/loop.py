@@ -119,6 +119,20 @@ def compile_model(
     return fitted
 
 
+def build_training_state(fitted: keras.Model, batch: Any) -> None:
+    """Create the optimizer slots, loss trackers and metric variables before ``fit`` traces its step.
+
+    On TensorFlow Keras defers them to the first traced step, and tf.function traces a step that creates
+    variables twice: measured, about half of a demo stage's graph building. ``_symbolic_build`` is what
+    Keras itself runs first on the JAX and torch backends and under a distribution strategy.
+    """
+    build = getattr(fitted, "_symbolic_build", None)
+    if build is not None:
+        build(data_batch=batch)
+    elif fitted.optimizer is not None and not fitted.optimizer.built:
+        fitted.optimizer.build(fitted.trainable_variables)
+
+
 def pixel_counts_of(dataset: PatchDataset, batches: int, num_classes: int, ignore_id: int) -> np.ndarray:
     """Labelled pixels per class of the final output over the first ``batches`` batches (epoch 0)."""
     counts = np.zeros(num_classes, np.float64)
@@ -202,6 +216,20 @@ def confusion_on(model: keras.Model, dataset: PatchDataset, num_classes: int) ->
     return total
 
 
+def final_confusion(
+    fitted: keras.Model, val_ds: PatchDataset | None, train_ds: PatchDataset, num_classes: int,
+) -> np.ndarray:
+    """The val confusion matrix after ``fit``. Keras resets a metric when a pass starts, not when it ends,
+    so fit's last validation pass left it in the compiled IoU metric: reading it there spares tracing and
+    running the evaluate graph again over the same (fixed) val batches. Without val: the train batches."""
+    from hookseg.metrics import SegmentationIoU
+
+    metric = _mean_iou_metric(fitted, SegmentationIoU) if val_ds is not None else None
+    if metric is None:
+        return confusion_on(fitted, val_ds or train_ds, num_classes)
+    return metric.confusion_matrix().astype(np.int64)
+
+
 def _mean_iou_metric(model: keras.Model, kind: type) -> Any:
     """The compiled mean-IoU metric of the final output (Keras nests compiled metrics one level down)."""
     stack = list(model.metrics)
@@ -246,6 +274,7 @@ def train_stage(
     model, init_info = build_model(config, init_model, class_map)
     class_weights, weight_info = stage_class_weights(config, train_ds, class_map)
     fitted = compile_model(model, config, class_map, class_weights)
+    build_training_state(fitted, train_ds[0])
     num_classes = num_classes_of(model)
     with start_run(stage=stage, config=config.as_dict(), run_id_file=work_dir / "mlflow_run_id",
                    tags=mlflow_tags) as run:
@@ -257,7 +286,7 @@ def train_stage(
         ]
         history = fitted.fit(train_ds, validation_data=val_ds, epochs=config.train.epochs,
                              callbacks=callbacks, verbose=2)
-        cm = confusion_on(fitted, val_ds or train_ds, num_classes)
+        cm = final_confusion(fitted, val_ds, train_ds, num_classes)
         iou = iou_from_confusion(cm)
         metrics = {
             "stage": stage,

@@ -1,4 +1,5 @@
-"""The compiled training model: a logits view that trains the saved model; confusion without predict."""
+"""The compiled training model: a logits view that trains the saved model; its state built before fit
+traces; the val confusion without predict or a second evaluate."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hookseg.annotations import ClassMap
 from hookseg.model import create_model
 from hookseg.train.config import load_stage_config
-from hookseg.train.loop import compile_model, confusion_on
+from hookseg.train.loop import build_training_state, compile_model, confusion_on, final_confusion
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SIZE = 64
@@ -62,3 +63,27 @@ def test_confusion_by_evaluate_equals_the_batchwise_one() -> None:
     assert by_evaluate.sum() == 2 * 2 * SIZE * SIZE
     np.testing.assert_array_equal(by_evaluate, batchwise)
 
+
+
+def test_training_state_exists_before_fit_traces_its_step() -> None:
+    """Optimizer slots, loss trackers and metric variables: created inside the first traced step, they make
+    tf.function trace that step again (the graph build a demo stage paid twice)."""
+    config, model = _stage(True)
+    fitted = compile_model(model, config, ClassMap.default())
+    assert not fitted.optimizer.built
+    build_training_state(fitted, _Data()[0])
+    assert fitted.optimizer.built
+    assert fitted._compile_metrics.built and fitted._compile_loss.built
+    variables = len(fitted.variables) + len(fitted.optimizer.variables)
+    fitted.fit(_Data(), epochs=1, verbose=0)
+    assert len(fitted.variables) + len(fitted.optimizer.variables) == variables
+
+
+def test_the_val_confusion_after_fit_is_the_last_validation_pass() -> None:
+    config, model = _stage(True)
+    fitted = compile_model(model, config, ClassMap.default())
+    train, val = _Data(batches=2), _Data(batches=3)
+    fitted.fit(train, validation_data=val, epochs=1, verbose=0)
+    after_fit = final_confusion(fitted, val, train, 3)
+    assert after_fit.sum() == 3 * 2 * SIZE * SIZE  # every val pixel once: the pass, not train batches
+    np.testing.assert_array_equal(after_fit, confusion_on(model, val, 3))
