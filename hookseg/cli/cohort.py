@@ -112,6 +112,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     for key, flag in (
         ("slides", "--slides"),
         ("new_domain", "--new-domain"),
+        ("unlabelled", "--unlabelled"),
         ("size", "--size"),
         ("seed", "--seed"),
     ):

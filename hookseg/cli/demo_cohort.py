@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--slides", type=int, default=24, help="train/val/test IHC slides (default 24)")
     parser.add_argument("--new-domain", type=int, default=6,
                         help="held-out H&E slides, scanner M, source DS7, split new_domain (default 6)")
+    parser.add_argument("--unlabelled", type=int, default=0,
+                        help="slides of the unlabelled pool (Ki67 and scanner C; the annotated slides then "
+                        "avoid both): half train without annotations, half test (default 0)")
     parser.add_argument("--size", type=int, default=8192,
                         help="slide side in pixels at 0.5 mpp, i.e. 8192 = 4.1 mm; 0.25-mpp scanners "
                         "write twice as many pixels per side (default 8192)")
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         msg = f"--workers must be at least 1. Received: --workers={args.workers}"
         raise ConfigError(msg)
     manifest = generate_cohort(
-        args.out, slides=args.slides, new_domain=args.new_domain, size=args.size, seed=args.seed,
+        args.out, slides=args.slides, new_domain=args.new_domain, unlabelled=args.unlabelled, size=args.size,
+        seed=args.seed,
         stains=_names(args.stains, "--stains"), scanners=_names(args.scanners, "--scanners"),
         workers=args.workers, preview=args.preview,
     )

@@ -7,7 +7,8 @@ Layout of OUT::
     cohort.json           the parameters and, per slide, score, sizes, class fractions and timings
     slides/ID.tiff        pyramidal JPEG TIFF at the scanner's native mpp
     ground_truth/ID.tiff  pyramidal zlib TIFF of fine label codes at 1.0 um/px
-    annotations/ID.geojson  QuPath GeoJSON: 2-3 completely annotated regions, fine labels
+    annotations/ID.geojson  QuPath GeoJSON: 2-3 completely annotated regions, fine labels (written for every
+                          slide; the manifest lists none for the unlabelled pool's training slides)
     .done/ID.json         per-slide marker, written last: a rerun skips slides whose marker matches
 """
 
@@ -51,6 +52,7 @@ def generate_cohort(
     *,
     slides: int = 24,
     new_domain: int = 6,
+    unlabelled: int = 0,
     size: int = 8192,
     seed: int = 0,
     stains: tuple[str, ...] = IHC_STAINS,
@@ -61,7 +63,8 @@ def generate_cohort(
     """Generate (or finish) the cohort in ``out``; returns the manifest path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    specs = plan_cohort(slides, new_domain, size_px=size, seed=seed, stains=stains, scanners=scanners)
+    specs = plan_cohort(slides, new_domain, n_unlabelled=unlabelled, size_px=size, seed=seed, stains=stains,
+                        scanners=scanners)
     write_code_table(out / "codes.csv")
     pending = [s for s in specs if not is_done(s, out)]
     log.info("%d slides planned, %d to generate, in %s", len(specs), len(pending), out)
@@ -82,8 +85,8 @@ def generate_cohort(
     records = {s.slide_id: json.loads(s.paths(out)["done"].read_text(encoding="utf-8")) for s in specs}
     manifest = write_manifest(out, specs)
     write_json(out / "cohort.json", {
-        "parameters": {"slides": slides, "new_domain": new_domain, "size": size, "seed": seed,
-                       "stains": list(stains), "scanners": list(scanners)},
+        "parameters": {"slides": slides, "new_domain": new_domain, "unlabelled": unlabelled, "size": size,
+                       "seed": seed, "stains": list(stains), "scanners": list(scanners)},
         "generated": len(pending),
         "workers": workers,
         "seconds": round(elapsed, 2),
@@ -107,7 +110,8 @@ def write_manifest(out: Path, specs: list[SlideSpec]) -> Path:
         paths = spec.paths(out)
         writer.writerow([
             spec.slide_id, paths["slide"].relative_to(out).as_posix(), spec.stain, spec.scanner, spec.source,
-            spec.split, spec.patient_id, paths["annotations"].relative_to(out).as_posix(), spec.mpp,
+            spec.split, spec.patient_id,
+            paths["annotations"].relative_to(out).as_posix() if spec.annotated else "", spec.mpp,
             paths["ground_truth"].relative_to(out).as_posix(),
         ])
     path = out / "manifest.csv"

@@ -4,6 +4,12 @@ Design (after the paper's Table 4): training domains are the IHC stains x data s
 scanned on one scanner (DS1-2 on A, DS3-4 on B, DS5-6 on C); the new domain is H&E from DS7 on scanner M and
 appears only in split ``new_domain``. Patients are split as a whole; a few have an IHC panel (several stains
 of serial sections: same architecture, same tumour phenotype, their own bad regions and staining run).
+
+The unlabelled pool (paper: pseudo-labels for "the entire dataset available (both with and without
+annotations)"): with ``n_unlabelled`` > 0 the annotated slides come only from the domains outside
+``unlabelled_stains`` and ``unlabelled_scanners``, and the pool's slides come from those domains: half of its
+patients are training slides without annotations (the phases' only view of those domains), half are test
+slides with ground truth, so the test split measures whether the loop adapts to them.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ log = logging.getLogger(__name__)
 
 REFERENCE_MPP = 0.5  # ``size_px`` counts pixels at this resolution: 8192 px = 4.1 mm whatever the scanner
 SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+UNLABELLED_FRACTIONS = {"train": 0.5, "test": 0.5}  # of the pool's patients; its train slides: no annotations
+UNLABELLED_STAINS, UNLABELLED_SCANNERS = ("Ki67",), ("C",)
 SLIDES_DIR, GT_DIR, ANNOTATIONS_DIR, DONE_DIR = "slides", "ground_truth", "annotations", ".done"
 
 
@@ -59,6 +67,7 @@ class SlideSpec:
     size_um: float
     artefacts: tuple[str, ...]
     texture_seed: int = 0
+    annotated: bool = True  # False: a training slide of the unlabelled pool (its annotations stay unlisted)
 
     @property
     def mpp(self) -> float:
@@ -80,19 +89,57 @@ def plan_cohort(
     n_slides: int = 24,
     n_new_domain: int = 6,
     *,
+    n_unlabelled: int = 0,
     size_px: int = 8192,
     seed: int = 0,
     stains: tuple[str, ...] = IHC_STAINS,
     scanners: tuple[str, ...] = TRAINING_SCANNERS,
+    unlabelled_stains: tuple[str, ...] = UNLABELLED_STAINS,
+    unlabelled_scanners: tuple[str, ...] = UNLABELLED_SCANNERS,
 ) -> list[SlideSpec]:
-    """The cohort's slides: ``n_slides`` train/val/test IHC slides and ``n_new_domain`` H&E slides."""
+    """The cohort's slides: ``n_slides`` annotated train/val/test IHC slides, ``n_unlabelled`` slides of the
+    unlabelled pool (train without annotations, and test) and ``n_new_domain`` H&E slides."""
     _check(n_slides, n_new_domain, size_px, stains, scanners)
     rng = np.random.default_rng([seed, 1])
     # Consecutive patients go to different scanners: DS1 (A), DS3 (B), DS5 (C), DS2 (A), ...
     sources = sorted((s for s in TRAINING_SOURCES if SOURCE_SCANNER[s] in scanners),
                      key=lambda s: (TRAINING_SOURCES.index(s) % 2, TRAINING_SOURCES.index(s)))
     size_um = size_px * REFERENCE_MPP
-    patients: list[tuple[str, str, list[str]]] = []  # (patient id, source, stains)
+    annotated_stains, annotated_sources = stains, sources
+    if n_unlabelled > 0:
+        annotated_stains = tuple(s for s in stains if s not in unlabelled_stains)
+        annotated_sources = [s for s in sources if SOURCE_SCANNER[s] not in unlabelled_scanners]
+        _check_pool(stains, sources, annotated_stains, annotated_sources, unlabelled_stains,
+                    unlabelled_scanners)
+    patients = _annotated_patients(rng, n_slides, annotated_stains, annotated_sources)
+    slide_patients = [p for p, _, chosen in patients for _ in chosen]
+    splits = _splits(slide_patients, [src for _, src, chosen in patients for _ in chosen], seed)
+    pool = _pool_patients(n_unlabelled, len(patients), stains, sources, unlabelled_stains,
+                          unlabelled_scanners)
+    pool_splits = assign_patient_splits([p for p, _, _ in pool], UNLABELLED_FRACTIONS, seed=seed)
+    specs: list[SlideSpec] = []
+    index = 0
+    for number, (patient, source, chosen) in enumerate(patients):
+        for stain in chosen:
+            specs.append(_spec(index, patient, stain, source, splits[index], seed, number, size_um))
+            index += 1
+    for j, ((patient, source, (stain,)), split) in enumerate(zip(pool, pool_splits, strict=True)):
+        spec = _spec(index, patient, stain, source, split, seed, len(patients) + j, size_um)
+        specs.append(dataclasses.replace(spec, annotated=split != "train"))
+        index += 1
+    first_new = len(patients) + len(pool)
+    for j in range(n_new_domain):
+        patient = f"P{first_new + j + 1:03d}"
+        specs.append(_spec(index, patient, "HE", NEW_DOMAIN_SOURCE, "new_domain", seed, first_new + j,
+                           size_um))
+        index += 1
+    return specs
+
+
+def _annotated_patients(rng: np.random.Generator, n_slides: int, stains: tuple[str, ...],
+                        sources: list[str]) -> list[tuple[str, str, list[str]]]:
+    """(patient id, source, stains) until ``n_slides`` slides; every fourth patient has an IHC panel."""
+    patients: list[tuple[str, str, list[str]]] = []
     planned, stain_turn = 0, 0
     while planned < n_slides:
         k = len(patients)
@@ -105,20 +152,24 @@ def plan_cohort(
             stain_turn += 1
         patients.append((f"P{k + 1:03d}", sources[k % len(sources)], chosen))
         planned += len(chosen)
-    slide_patients = [p for p, _, chosen in patients for _ in chosen]
-    splits = _splits(slide_patients, [src for _, src, chosen in patients for _ in chosen], seed)
-    specs: list[SlideSpec] = []
-    index = 0
-    for number, (patient, source, chosen) in enumerate(patients):
-        for stain in chosen:
-            specs.append(_spec(index, patient, stain, source, splits[index], seed, number, size_um))
-            index += 1
-    for j in range(n_new_domain):
-        patient = f"P{len(patients) + j + 1:03d}"
-        number = len(patients) + j
-        specs.append(_spec(index, patient, "HE", NEW_DOMAIN_SOURCE, "new_domain", seed, number, size_um))
-        index += 1
-    return specs
+    return patients
+
+
+def _pool_patients(
+    n: int, first: int, stains: tuple[str, ...], sources: list[str], pool_stains: tuple[str, ...],
+    pool_scanners: tuple[str, ...],
+) -> list[tuple[str, str, list[str]]]:
+    """One slide per patient of the unlabelled pool, in turn over the sources: any stain on a pool scanner,
+    a pool stain elsewhere, so every pool domain appears."""
+    patients = []
+    turn = {True: 0, False: 0}
+    for k in range(n):
+        source = sources[k % len(sources)]
+        on_pool_scanner = SOURCE_SCANNER[source] in pool_scanners
+        choices = stains if on_pool_scanner else tuple(s for s in stains if s in pool_stains)
+        patients.append((f"P{first + k + 1:03d}", source, [choices[turn[on_pool_scanner] % len(choices)]]))
+        turn[on_pool_scanner] += 1
+    return patients
 
 
 def _spec(index: int, patient: str, stain: str, source: str, split: str, seed: int, patient_number: int,
@@ -173,6 +224,21 @@ def _check(n_slides: int, n_new: int, size_px: int, stains: tuple[str, ...],
     if bad or not scanners:
         msg = (f"Training scanners must be some of {list(TRAINING_SCANNERS)}. "
                f"Received: scanners={list(scanners)}")
+        raise ConfigError(msg)
+
+
+def _check_pool(
+    stains: tuple[str, ...], sources: list[str], annotated_stains: tuple[str, ...],
+    annotated_sources: list[str],
+    pool_stains: tuple[str, ...], pool_scanners: tuple[str, ...],
+) -> None:
+    """The annotated slides need a domain outside the pool, and the pool one inside it."""
+    pool_sources = [s for s in sources if SOURCE_SCANNER[s] in pool_scanners]
+    if not annotated_stains or not annotated_sources or not (pool_sources or set(pool_stains) & set(stains)):
+        msg = (f"unlabelled pool: expected stains/scanners outside it for the annotated slides and inside it "
+               f"for the pool. Received: stains {list(stains)}, "
+               f"scanners {sorted({SOURCE_SCANNER[s] for s in sources})}, "
+               f"pool stains {list(pool_stains)}, pool scanners {list(pool_scanners)}")
         raise ConfigError(msg)
 
 

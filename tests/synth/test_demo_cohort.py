@@ -24,7 +24,7 @@ SIZE = 1024  # pixels at 0.5 mpp: 512 um slides (0.25-mpp scanners write 2048 px
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    generate_cohort(out, slides=4, new_domain=2, size=SIZE, seed=3, workers=2)
+    generate_cohort(out, slides=4, new_domain=2, unlabelled=2, size=SIZE, seed=3, workers=2)
     return out
 
 
@@ -40,7 +40,7 @@ def _gt(record) -> np.ndarray:
 
 def test_manifest_validates_and_keeps_new_domain_apart(cohort: Path) -> None:
     manifest = read_manifest(cohort / "manifest.csv")
-    assert len(manifest) == 6
+    assert len(manifest) == 8
     new = manifest.split("new_domain")
     assert len(new) == 2
     assert {(r.stain, r.scanner, r.source) for r in new} == {("HE", "M", "DS7")}
@@ -49,7 +49,28 @@ def test_manifest_validates_and_keeps_new_domain_apart(cohort: Path) -> None:
     assert all(r.stain != "HE" and r.scanner != "M" and r.source != "DS7" for r in training)
     patients_new = {r.patient_id for r in new}
     assert patients_new.isdisjoint(r.patient_id for r in training)
-    assert all(r.annotations is not None and r.annotations.is_file() for r in manifest)
+    listed = [r for r in manifest if r.annotations is not None]
+    assert all(r.annotations.is_file() for r in listed)
+    unlisted = [r for r in manifest if r.annotations is None]
+    assert unlisted and all(r.split == "train" and r.ground_truth.is_file() for r in unlisted)
+
+
+def test_unlabelled_pool_covers_what_the_annotated_slides_do_not() -> None:
+    specs = plan_cohort(15, 8, n_unlabelled=12, size_px=512)
+    annotated = [s for s in specs if s.split in ("train", "val") and s.annotated]
+    pool_train = [s for s in specs if not s.annotated]
+    assert annotated and pool_train and all(s.split == "train" for s in pool_train)
+    assert all(s.stain != "Ki67" and s.scanner != "C" for s in annotated)
+    assert all(s.stain == "Ki67" or s.scanner == "C" for s in pool_train)
+    assert {s.stain for s in pool_train} >= {"Ki67"} and {s.scanner for s in pool_train} >= {"C"}
+    test = [s for s in specs if s.split == "test"]
+    assert len(test) >= 8 and {s.stain == "Ki67" or s.scanner == "C" for s in test} == {True, False}
+    assert len([s for s in specs if s.split == "new_domain"]) == 8
+    split_of: dict[str, set[str]] = {}
+    for s in specs:
+        split_of.setdefault(s.patient_id, set()).add(s.split)
+    assert all(len(v) == 1 for v in split_of.values())
+    assert len({s.slide_id for s in specs}) == len(specs)
 
 
 def test_slides_open_with_openslide_at_native_mpp(cohort: Path) -> None:
@@ -83,6 +104,8 @@ def test_every_fine_label_and_every_class(cohort: Path, club: np.ndarray) -> Non
 def test_annotations_are_partial_and_agree_with_ground_truth(cohort: Path, club: np.ndarray) -> None:
     class_map = ClassMap.default()
     for record in read_manifest(cohort / "manifest.csv"):
+        if record.annotations is None:  # the unlabelled pool's training slides
+            continue
         annotations = read_annotations(record.annotations)
         regions = {a.name for a in annotations}
         assert 2 <= len(regions) <= 3
@@ -121,7 +144,7 @@ def test_same_seed_same_pixels_and_other_seed_differs(tmp_path: Path) -> None:
 def test_rerun_skips_finished_slides(cohort: Path) -> None:
     slide = next((cohort / "slides").iterdir())
     before = slide.stat().st_mtime_ns
-    generate_cohort(cohort, slides=4, new_domain=2, size=SIZE, seed=3, workers=2)
+    generate_cohort(cohort, slides=4, new_domain=2, unlabelled=2, size=SIZE, seed=3, workers=2)
     summary = json.loads((cohort / "cohort.json").read_text())
     assert summary["generated"] == 0
     assert slide.stat().st_mtime_ns == before
@@ -157,6 +180,8 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
         args.func(args)
     with pytest.raises(ConfigError, match="scanners"):
         plan_cohort(2, 0, scanners=("M",))
+    with pytest.raises(ConfigError, match="unlabelled pool"):
+        plan_cohort(4, 0, n_unlabelled=2, stains=("Ki67",))
 
 
 def test_contact_sheet(cohort: Path) -> None:
