@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--final", default=None,
                         help="model compared per stain/scanner/source (default: params.yaml `final`, "
                              "else the last model)")
+    parser.add_argument("--controls", default="",
+                        help="comma list of control models under --evals (hookseg control): reported, and "
+                        "the final model is compared with each, paired")
     parser.add_argument("--out", required=True, help="JSON (DVC metrics)")
     parser.add_argument("--table", required=True, help="Markdown table")
     parser.add_argument("--bootstrap-samples", type=int, default=2000, help="slide resamples per CI")
@@ -31,7 +34,13 @@ def run(args: argparse.Namespace) -> int:
     from hookseg.errors import ConfigError
     from hookseg.evaluate.paired import Bootstrap
     from hookseg.evaluate.per_slide import SLIDES_FILE, read_slides
-    from hookseg.evaluate.phases import flat_metrics, group_differences, markdown, phase_table
+    from hookseg.evaluate.phases import (
+        control_differences,
+        flat_metrics,
+        group_differences,
+        markdown,
+        phase_table,
+    )
     from hookseg.io import atomic_write_text, write_json
 
     models, final = _models(args)
@@ -39,15 +48,26 @@ def run(args: argparse.Namespace) -> int:
         msg = f"report --final: expected one of {models}. Received: {final!r}"
         raise ConfigError(msg)
     boot = Bootstrap(samples=args.bootstrap_samples, seed=args.seed)
-    slides = {name: read_slides(Path(args.evals) / name / SLIDES_FILE) for name in models}
+    control_names = [c for c in args.controls.split(",") if c]
+    if set(control_names) & set(models):
+        msg = f"report --controls: expected names other than the models {models}. Received: {control_names}"
+        raise ConfigError(msg)
+    slides = {name: read_slides(Path(args.evals) / name / SLIDES_FILE) for name in models + control_names}
     base = models[0]
     try:
         table = phase_table(slides, base, boot)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     groups = group_differences(slides[final], slides[base], boot) if final != base else []
+    controls = control_differences(slides[final], {c: slides[c] for c in control_names}, boot)
+    for name, cohorts in controls.items():
+        for cohort, diff in cohorts.items():
+            table[final][cohort][f"vs_{name}"] = diff
     write_json(args.out, table)
-    text = markdown(table, slides[base].classes, base=base, final=final, groups=groups, boot=boot)
+    text = markdown(table, slides[base].classes, base=base, final=final, groups=groups, boot=boot,
+                    controls=controls)
+    if args.params:
+        text += _steps_line(args.params, models)
     atomic_write_text(args.table, text)
     print(text, end="")
     if not args.no_mlflow:
@@ -65,6 +85,42 @@ def _models(args: argparse.Namespace) -> tuple[list[str], str]:
         return models, args.final or schedule.final
     models = args.models.split(",")
     return models, args.final or models[-1]
+
+
+def training_steps(params_path: str | Path) -> dict[str, int]:
+    """Optimiser steps per trained stage: base, every phase, and ``control_steps`` (the report shows them,
+    so a control that trained more or less than the lineage is visible). Reads the profile's two
+    ``train.steps_per_epoch`` values as data: loading the stage configs would pull the model code in."""
+    from hookseg.config import load_yaml
+    from hookseg.errors import ConfigError
+    from pseudo_label.schedule import BASE, schedule_from_mapping
+
+    params = load_yaml(params_path)
+    schedule = schedule_from_mapping(params, params_path)
+    try:
+        profile = load_yaml(params["profile"])
+        base, master = (int(profile[s]["train"]["steps_per_epoch"]) for s in ("base", "master"))
+        base_epochs = int(params["train_base"]["epochs"])
+        control_epochs = (params.get("controls") or {}).get("steps_epochs")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        msg = (f"{params_path}: expected `profile` (with base/master train.steps_per_epoch), "
+               "`train_base.epochs` and `controls.steps_epochs`")
+        raise ConfigError(msg, path=params_path) from None
+    steps = {BASE: base_epochs * base, **{p.name: p.epochs * master for p in schedule.phases}}
+    if control_epochs is not None:
+        steps["control_steps"] = int(control_epochs) * base
+    return steps
+
+
+def _steps_line(params: str, models: list[str]) -> str:
+    """Optimiser steps of the lineage and of the steps control, so a mismatched budget is visible."""
+    steps = training_steps(params)
+    lineage = sum(steps[m] for m in models)
+    parts = ", ".join(f"{m} {steps[m]}" for m in models)
+    line = f"\nOptimiser steps: lineage {lineage} ({parts})"
+    if "control_steps" in steps:
+        line += f"; control_steps {steps['control_steps']}"
+    return line + ".\n"
 
 
 def _log_to_parent(flat: dict[str, float], table: dict, markdown: Path) -> None:

@@ -77,6 +77,15 @@ def phase_table(models: Mapping[str, SlideSet], base: str, boot: Bootstrap) -> d
     return table
 
 
+def control_differences(
+    final: SlideSet, controls: Mapping[str, SlideSet], boot: Bootstrap,
+) -> dict[str, dict[str, Any]]:
+    """{control: {cohort: final minus control, paired}}: what the phases add beyond the control's training."""
+    return {name: {cohort: paired_scores(final.cohort(cohort), slides.cohort(cohort), boot)
+                   for cohort in COHORTS if final.cohort(cohort).ids}
+            for name, slides in controls.items()}
+
+
 def group_differences(model: SlideSet, base: SlideSet, boot: Bootstrap) -> list[dict[str, Any]]:
     """Paired mean-IoU difference per cohort x stain / scanner / source value (slides both models scored)."""
     rows = []
@@ -121,9 +130,20 @@ def _diff(entry: Mapping[str, Any], key: str) -> str:
 def markdown(
     table: Mapping[str, Mapping[str, Any]], classes: Sequence[str], *, base: str, final: str | None,
     groups: Sequence[Mapping[str, Any]], boot: Bootstrap,
+    controls: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """Three tables: IoU per model with CIs, each model against the base, the final model per domain tag."""
+    """IoU per model with CIs, each model against the base, the final model against each control and per
+    domain tag."""
     lines = _model_rows(table, classes, boot) + [""] + _diff_rows(table, classes, base, final)
+    if controls:
+        lines += ["", f"## {final} against the controls (paired; **bold**: the CI excludes 0)", "",
+                  "| control | cohort | slides | diff mean IoU | " + " | ".join(f"diff {c}" for c in classes)
+                  + " |", "|---|---|---|---|" + "---|" * len(classes)]
+        for name, cohorts in controls.items():
+            for cohort, d in cohorts.items():
+                if d.get("slides"):
+                    cells = [_diff(d, "mean_iou"), *(_diff(d, c) for c in classes)]
+                    lines.append(f"| {name} | {cohort} | {d['slides']} | " + " | ".join(cells) + " |")
     if groups:
         lines += ["", f"## {final} against {base} per stain / scanner / source (paired, mean IoU)", "",
                   "| cohort | group | value | slides | diff mean IoU |", "|---|---|---|---|---|"]

@@ -28,9 +28,17 @@ def project(tmp_path_factory):
     shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["profile"] = "configs/smoke.yaml"
-    params["cohort"].update({"slides": 6, "new_domain": 2, "size": 1024, "seed": 3})
+    # seed 3, 3 pool slides: Ki67/A and ER/C train unannotated (ER/C: the StyleGAN target), Ki67/B test
+    params["cohort"].update({"slides": 6, "unlabelled": 3, "new_domain": 2, "size": 1024, "seed": 3})
     params["train_base"]["epochs"] = 1
+    params["controls"]["steps_epochs"] = 2
     params["stylegan"].update({"profile": "smoke", "steps": 4})
+    # Three phases keep the suite short (the lineage and the manual control each train every phase): p1 and
+    # p2 as in params.yaml, p3 with the last phase's settings (the StyleGAN bank, pixel weights), shipped.
+    repo = params["phases"]
+    params["phases"] = {"p1": repo["p1"], "p2": repo["p2"], "p3": {**repo[params["final"]], "prev": "p2",
+                                                                   "init": "p2"}}
+    params["final"] = "p3"
     for phase in params["phases"].values():
         phase["epochs"] = 1
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -53,25 +61,37 @@ def dvc(root, env, *args):
 def test_every_stage_ran_and_the_phase_table_exists(project):
     root, _, result = project
     table = json.loads((root / "metrics" / "phases.json").read_text())
-    assert list(table) == ["base", "p1", "p2", "p3", "p4", "p5"]
+    assert list(table) == ["base", "p1", "p2", "p3", "control_steps", "control_manual"]
     for model in table.values():
         assert set(model) == {"test", "new_domain"}
         assert 0.0 <= model["test"]["mean_iou"] <= 1.0
-    assert "| p5 | new_domain |" in (root / "metrics" / "phases.md").read_text()
+    text = (root / "metrics" / "phases.md").read_text()
+    assert "| p3 | new_domain |" in text
+    assert "| control_manual | test |" in text and "p3 against the controls" in text
+    for control in ("control_steps", "control_manual"):
+        assert table["p3"]["test"][f"vs_{control}"]["slides"] == table["p3"]["test"]["slides"]
+    # the steps control's budget is printed beside the lineage's: smoke base 1 epoch, 3 phases x 1 epoch
+    smoke = yaml.safe_load((root / "configs" / "smoke.yaml").read_text())
+    base, master = (smoke[s]["train"]["steps_per_epoch"] for s in ("base", "master"))
+    assert f"Optimiser steps: lineage {base + 3 * master} " in text
+    assert f"control_steps {2 * base}." in text
+    assert json.loads((root / "metrics" / "control_steps.json").read_text())["epochs"] == 2
+    manual = json.loads((root / "metrics" / "manual" / "p1.json").read_text())
+    assert manual["init"] == "warm_start"  # the manual chain starts where the lineage starts
     new_domain = sorted(p.name for p in (root / "predictions" / "new_domain").iterdir() if p.is_dir())
     assert len(new_domain) == 2
     assert (root / "predictions" / "new_domain" / new_domain[0] / "regions.geojson").exists()
     assert "mlflow ui" in result.stdout
 
 
-def test_phases_4_and_5_draw_from_the_stylegan_stage_bank(project):
+def test_the_last_phase_draws_from_the_stylegan_stage_bank(project):
     root, _, result = project
     bank = json.loads((root / "stylegan" / "bank.json").read_text())
     assert bank["generators"] == ["generator"]
     meta = json.loads((root / "stylegan" / "generator" / "stylegan.json").read_text())
-    assert meta["targets"] == ["DS7"]
+    assert meta["targets"] == ["scanner=C"]
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
-    for phase, uses_bank in {"p1": False, "p3": False, "p4": True, "p5": True}.items():
+    for phase, uses_bank in {"p1": False, "p2": False, "p3": True}.items():
         deps = {d["path"] for d in lock[f"train@{phase}"]["deps"]}
         assert ("stylegan/bank.json" in deps) is uses_bank, (phase, deps)
     # the generator really ran inside the phase's loader (the `gan` slot fired at least once)
@@ -85,16 +105,16 @@ def test_rerun_is_a_no_op_and_a_phase_change_reruns_only_its_descendants(project
     assert "up to date" in status.stdout
     text = (root / "params.yaml").read_text()
     params = yaml.safe_load(text)
-    params["phases"]["p5"]["threshold"] = 0.45
+    params["phases"]["p3"]["threshold"] = 0.45
     try:
         (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         changed = dvc(root, env, "status", "--json")
     finally:
         (root / "params.yaml").write_text(text)
     assert changed.returncode == 0
-    # Only the stage that reads the threshold is stale (not phases 1-4, not train@p5: its keys are the same),
+    # Only the stage that reads the threshold is stale (not phases 1-2, not train@p3: its keys are the same),
     # and report, which reads the phase list from `phases`; `dvc repro` reruns them and what they change.
-    assert set(json.loads(changed.stdout)) == {"pseudo@p5", "report"}
+    assert set(json.loads(changed.stdout)) == {"pseudo@p3", "report"}
 
 
 def test_metrics_and_plots_show(project):
@@ -117,10 +137,11 @@ def test_mlflow_has_a_parent_run_with_a_child_per_stage(project):
     assert len(parents) == 1
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     stages = {r.data.tags["stage"] for r in children}
-    assert {"stylegan", "base", "p1", "p5", "evaluate-base", "evaluate-p5", "report"} <= stages
-    p4 = next(r for r in children if r.data.tags["stage"] == "p4")
-    assert p4.data.params["train.style_bank"] == "stylegan/bank.json"
-    evaluation = next(r for r in children if r.data.tags["stage"] == "evaluate-p5")
+    assert {"stylegan", "base", "p1", "p3", "evaluate-base", "evaluate-p3", "report"} <= stages
+    assert {"control-steps", "manual-p1", "manual-p3", "evaluate-control_manual"} <= stages
+    p3 = next(r for r in children if r.data.tags["stage"] == "p3")
+    assert p3.data.params["train.style_bank"] == "stylegan/bank.json"
+    evaluation = next(r for r in children if r.data.tags["stage"] == "evaluate-p3")
     assert any(k.startswith("iou.tumour.test.stain.") for k in evaluation.data.metrics)
     assert "mean_iou.new_domain" in evaluation.data.metrics
 
@@ -138,6 +159,25 @@ def test_a_code_edit_makes_the_stages_that_import_it_stale(project):
         stale = set(json.loads(changed.stdout))
     finally:
         losses.write_text(source)
-    phases = [f"p{k}" for k in range(1, 6)]
+    phases = ["p1", "p2", "p3"]
     assert {"train_base", *(f"train@{p}" for p in phases), *(f"evaluate@{p}" for p in phases)} <= stale
     assert not {"cohort", "stylegan", "report"} & stale
+
+
+def test_the_never_seen_domain_feeds_no_training_stage(project):
+    """Its pixels reach evaluate and predict_new only: no pseudo-label, no StyleGAN pool, no index."""
+    from hookseg.cohort import read_manifest
+
+    root, _, _ = project
+    manifest = read_manifest(root / "data" / "cohort" / "manifest.csv")
+    held_out = {r.slide_id for r in manifest.split("test", "new_domain")}
+    labelled = {p.stem for p in (root / "pseudo").glob("p*/*.tiff")}
+    assert labelled and not labelled & held_out
+    unannotated = {r.slide_id for r in manifest.split("train") if r.annotations is None}
+    assert unannotated and unannotated <= {p.stem for p in (root / "pseudo" / "p1").glob("*.tiff")}
+    gan = yaml.safe_load((root / "configs" / "stylegan.yaml").read_text())
+    assert all(set(profile["data"]["splits"]) <= {"train", "val"} for profile in gan.values())
+    import pandas as pd
+
+    for index in (root / "work").rglob("index_*.parquet"):
+        assert not set(pd.read_parquet(index)["slide_id"]) & held_out, index

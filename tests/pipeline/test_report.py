@@ -112,3 +112,19 @@ def test_mlflow_gets_the_numbers_of_phases_json(tmp_path, monkeypatch):
     logged = {k: v for k, v in run.data.metrics.items() if k in flat}
     assert logged == flat
     assert flat["p1.test.vs_base.mean_iou_diff"] > 0
+
+
+def test_the_final_model_is_held_against_each_control(tmp_path, capsys):
+    _write_eval(tmp_path / "eval", "base", 0.5, slides=8)
+    _write_eval(tmp_path / "eval", "p1", 0.7, slides=8)
+    _write_eval(tmp_path / "eval", "control_steps", 0.7, slides=8)  # as good as p1
+    _write_eval(tmp_path / "eval", "control_manual", 0.6, slides=8)  # worse on every slide
+    assert _report(tmp_path, "--models", "base,p1", "--controls", "control_steps,control_manual") == 0
+    table = json.loads((tmp_path / "p.json").read_text())
+    assert list(table) == ["base", "p1", "control_steps", "control_manual"]
+    same, better = (table["p1"]["test"][f"vs_{c}"] for c in ("control_steps", "control_manual"))
+    assert (same["mean_iou_diff"], same["mean_iou_diff_excludes_0"]) == (0, False)
+    assert better["mean_iou_diff"] > 0 and better["mean_iou_diff_excludes_0"] is True
+    out = capsys.readouterr().out
+    assert "## p1 against the controls" in out and "| control_manual | test | 4 | **" in out
+    assert _report(tmp_path, "--models", "base,p1", "--controls", "p1") == 2  # a control is not a model
