@@ -11,12 +11,14 @@ the label. Files without these attributes read as one polygon per ``<Annotation>
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # writing only: every read goes through defusedxml
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import defusedxml
+import defusedxml.ElementTree as SafeET
 import numpy as np
 from shapely.geometry import MultiPolygon
 
@@ -40,9 +42,12 @@ def read_asap_xml(path: str | Path) -> AnnotationSet:
     """Read an ASAP annotation file."""
     source = str(path)
     try:
-        root = ET.parse(path).getroot()
+        root = SafeET.parse(path).getroot()
     except FileNotFoundError:
         msg = f"{path}: annotation file not found. Expected {EXPECTED}"
+        raise AnnotationError(msg, path=path) from None
+    except defusedxml.DefusedXmlException as err:  # entity expansion, external entities, DTD tricks
+        msg = f"{path}: refused XML ({type(err).__name__}: no entities or DTDs are read). Expected {EXPECTED}"
         raise AnnotationError(msg, path=path) from None
     except ET.ParseError as err:
         msg = f"{path}: not well-formed XML ({err}). Expected {EXPECTED}"

@@ -9,6 +9,8 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import defusedxml
+import defusedxml.ElementTree as SafeET
 import numpy as np
 import tifffile
 
@@ -134,8 +136,8 @@ def _ome_mpp(ome_xml: str | None) -> float | None:
     if not ome_xml:
         return None
     try:
-        root = ET.fromstring(ome_xml)
-    except ET.ParseError:
+        root = SafeET.fromstring(ome_xml)
+    except (ET.ParseError, defusedxml.DefusedXmlException):  # an entity-laden description is not metadata
         return None
     for element in root.iter():
         if element.tag.endswith("Pixels") and "PhysicalSizeX" in element.attrib:

@@ -174,6 +174,24 @@ def test_malformed_xml(tmp_path):
         read_asap_xml(path)
 
 
+@pytest.mark.parametrize("doctype", [
+    # billion laughs: each entity ten times the one before
+    '<!DOCTYPE ASAP_Annotations [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>',
+    '<!DOCTYPE ASAP_Annotations [<!ENTITY a SYSTEM "file:///etc/passwd">]>',  # external entity
+])
+def test_xml_entities_are_refused_not_expanded(tmp_path, doctype):
+    path = tmp_path / "bomb.xml"
+    path.write_text(f'<?xml version="1.0"?>{doctype}<ASAP_Annotations><Annotations>'
+                    '<Annotation Name="&a;" Type="Polygon" PartOfGroup="tumour"><Coordinates>'
+                    '<Coordinate Order="0" X="0" Y="0"/><Coordinate Order="1" X="9" Y="0"/>'
+                    '<Coordinate Order="2" X="9" Y="9"/></Coordinates></Annotation></Annotations>'
+                    '</ASAP_Annotations>')
+    with pytest.raises(AnnotationError, match=r"bomb\.xml: refused XML \(Entities") as err:
+        read_asap_xml(path)
+    assert "\n" not in str(err.value)
+
+
 def test_plain_asap_file(tmp_path):
     path = tmp_path / "asap.xml"
     path.write_text("""<?xml version="1.0"?>
