@@ -42,3 +42,7 @@ class ConfigError(HooksegError, ValueError):
 
 class ManifestError(HooksegError, ValueError):
     """A cohort manifest has bad rows or columns."""
+
+
+class OutputError(HooksegError, OSError):
+    """An output cannot be written where it was asked for (no such folder, a file in the way, no space)."""

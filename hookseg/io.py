@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from hookseg.errors import OutputError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -20,8 +22,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     The temporary name keeps the final suffix so that writers choosing a format by suffix still work.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}",
+                                        dir=final.parent)
+    except OSError as err:  # a file where a folder must be, no permission, read-only file system
+        msg = f"{final}: cannot write here ({err.strerror or err}). Expected a writable folder"
+        raise OutputError(msg, path=final) from None
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the permissions any new file would

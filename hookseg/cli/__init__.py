@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from hookseg.errors import HooksegError
 
@@ -34,8 +35,15 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 log = logging.getLogger("hookseg")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line on stderr and exit 2, like every hookseg error (``--help`` shows usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hookseg", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="hookseg", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name, commands in COMMAND_MODULES.items():

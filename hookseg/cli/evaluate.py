@@ -32,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from hookseg.model_meta import read_meta
 
     names = read_meta(args.model).class_names  # fails fast, in one line, on a bad model file
-    metrics = evaluate(Path(args.model).resolve(), read_manifest(args.manifest), args.split.split(","),
+    manifest = read_manifest(args.manifest)
+    splits = [s.strip() for s in args.split.split(",") if s.strip()]
+    manifest.select(splits)  # an unknown or empty split fails here, before any slide is predicted
+    metrics = evaluate(Path(args.model).resolve(), manifest, splits,
                        Path(args.out), InferParams.from_yaml(args.config), workers=args.workers,
                        log_mlflow=not args.no_mlflow, run_name=args.run_name)
     for cohort in ("test", "new_domain"):

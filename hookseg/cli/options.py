@@ -12,7 +12,30 @@ def add_workers_option(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--workers",
-        type=int,
+        type=workers_arg,
         default=default_workers(),
         help="parallel slides over Ray; 0 = in process (default: $HOOKSEG_WORKERS, else all CPUs)",
     )
+
+
+def mpp_arg(text: str) -> float:
+    """argparse type for ``--mpp``: finite, within [0.05, 100] microns per pixel."""
+    from hookseg.errors import SlideError
+    from hookseg.slides.integrity import check_mpp
+
+    try:
+        return check_mpp(text, "--mpp")
+    except SlideError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--mpp: ")) from None
+
+
+def workers_arg(text: str) -> int:
+    """argparse type for ``--workers``: an integer >= 0 (0 = in process)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"expected an integer >= 0 (0 = in process). Received: {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value

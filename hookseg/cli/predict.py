@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hookseg.cli.options import add_workers_option
+from hookseg.cli.options import add_workers_option, mpp_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output folder: one subfolder per slide")
     parser.add_argument("--manifest", default=None, help="predict the slides of a manifest instead")
     parser.add_argument("--split", default=None, help="with --manifest: only this split (e.g. new_domain)")
-    parser.add_argument("--mpp", type=float, default=None, help="microns per pixel for slides that lack it")
+    parser.add_argument("--mpp", type=mpp_arg, default=None, help="microns per pixel for slides that lack it")
     parser.add_argument("--config", default=None, help="prediction settings (default configs/infer.yaml)")
     add_workers_option(parser)
     parser.set_defaults(func=run)
@@ -72,6 +72,6 @@ def _jobs(args: argparse.Namespace) -> list[tuple[str, Path, float | None]]:
         from hookseg.cohort import read_manifest
 
         records = read_manifest(args.manifest)
-        selected = records.split(args.split) if args.split else list(records)
+        selected = records.select(args.split.split(",")) if args.split else list(records)
         jobs += [(r.slide_id, r.path, r.mpp or args.mpp) for r in selected]
     return jobs

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hookseg.errors import ManifestError
+from hookseg.errors import ManifestError, SlideError
+from hookseg.slides.integrity import MPP_RANGE, check_mpp
 
 REQUIRED_COLUMNS = ("slide_id", "path", "stain", "scanner", "source", "split", "patient_id", "annotations")
 OPTIONAL_COLUMNS = ("mpp", "ground_truth")
@@ -55,6 +56,19 @@ class Manifest:
 
     def split(self, *names: str) -> list[SlideRecord]:
         return [r for r in self.records if r.split in names]
+
+    def select(self, names: list[str], option: str = "--split") -> list[SlideRecord]:
+        """The slides of ``names``, refusing a split name that does not exist or that holds no slide."""
+        unknown = [n for n in names if n not in SPLITS]
+        if unknown or not names:
+            msg = f"{option}: expected names from {list(SPLITS)}. Received: {','.join(names)!r}"
+            raise ManifestError(msg, path=self.path)
+        selected = self.split(*names)
+        if not selected:
+            present = sorted({r.split for r in self.records})
+            msg = f"{self.path}: no slide in split {','.join(names)!r} ({option}). The manifest has {present}"
+            raise ManifestError(msg, path=self.path)
+        return selected
 
     def get(self, slide_id: str) -> SlideRecord:
         for record in self.records:
@@ -128,11 +142,11 @@ def validate_frame(frame: pd.DataFrame, path: Path, *, check_files: bool = True)
         mpp = None
         if values.get("mpp"):
             try:
-                mpp = float(values["mpp"])
-                if mpp <= 0:
-                    raise ValueError
-            except ValueError:
-                bad("mpp", f"expected a positive number of microns per pixel, received {values['mpp']!r}")
+                mpp = check_mpp(values["mpp"], "mpp")
+            except SlideError:
+                low, high = MPP_RANGE
+                bad("mpp", f"expected microns per pixel, finite, in [{low:g}, {high:g}], "
+                    f"received {values['mpp']!r}")
                 mpp = None
         records.append(SlideRecord(
             slide_id=slide_id, path=slide_path, stain=values["stain"], scanner=values["scanner"],

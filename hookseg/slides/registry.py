@@ -52,9 +52,22 @@ def detect_backend(path: Path) -> str:
 
 
 def open_slide(path: str | Path, *, mpp: float | None = None, backend: str | None = None) -> SlideReader:
-    """Open ``path`` with the right backend. ``mpp`` overrides (or supplies missing) metadata."""
+    """Open ``path`` with the right backend. ``mpp`` overrides (or supplies missing) metadata.
+
+    Refused here, naming the file: a folder, a missing file, an mpp outside [0.05, 100] or not finite, and a
+    TIFF-family file whose tiles point past its end (``hookseg.slides.integrity``).
+    """
+    from hookseg.slides.integrity import TIFF_SUFFIXES, check_mpp, check_tiff_complete
+
     path = Path(path)
+    if path.is_dir():
+        msg = f"{path}: a folder, not a slide file (MRXS: give the .mrxs file beside its folder)"
+        raise SlideError(msg, path=path)
     if not path.is_file():
         msg = f"{path}: no such slide file"
         raise SlideError(msg, path=path)
+    if mpp is not None:
+        check_mpp(mpp, f"{path}: mpp")
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        check_tiff_complete(path)
     return reader_class(backend or detect_backend(path))(path, mpp=mpp)
