@@ -209,6 +209,8 @@ CASES: dict[str, tuple[Callable[[World], list[str]], str]] = {
     "train epochs text": (_train("--epochs", "many"), "--epochs"),
     "train class weights bad": (_train("--class-weights", "1,x,1"), "--class-weights"),
     "train init missing": (_train("--init", "/nonexistent/m.keras"), "m.keras"),
+    "train gan without a bank": (_train("--augment", "basic,gan", "--style-bank", "none"), "`gan` preset"),
+    "train augment preset unknown": (_train("--augment", "basic,sparkle"), "sparkle"),
     "pseudo threshold above 1": (_pseudo("--threshold", "1.5"), "--threshold"),
     "pseudo threshold 0": (_pseudo("--threshold", "0"), "--threshold"),
     "pseudo threshold negative": (_pseudo("--threshold", "-0.1"), "--threshold"),

@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     seed = config.train.seed if args.seed is None else _seed_arg(args.seed)
     overrides["seed"] = stage_seed(seed, args.run_name or args.stage)  # before the augment takes it
     config = config.with_train(**overrides)
+    augment = build_augment(config)  # a preset or bank problem fails before any label raster is written
     init = _init_path(args.init, Path(args.out).parent)
     class_map = stage_class_map(args.classes, init, args.labels)
     manifest = read_manifest(args.manifest)
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         labels = rasterize_manifest(manifest, class_map, work / "labels", mpp=config.data.label_mpp)
     metrics = train_stage(
         config, manifest=manifest, labels=labels, out_model=Path(args.out), metrics_path=Path(args.metrics),
-        work_dir=work, stage=args.run_name or args.stage, init_model=init, augment=build_augment(config),
+        work_dir=work, stage=args.run_name or args.stage, init_model=init, augment=augment,
         class_map=class_map,
     )
     ious = ", ".join(f"{k[4:]} {v:.3f}" for k, v in metrics.items() if k.startswith("iou_"))

@@ -22,10 +22,17 @@ def build_augment(config: StageConfig) -> Callable | None:
     ratio = (fov.context_mpp / fov.mpp) if fov.context_mpp else 1.0
     augment = PairedAugment(presets, ratio=ratio, seed=config.train.seed)
     bank_path = config.train.style_bank or os.environ.get("HOOKSEG_STYLE_BANK")
+    bank = None
     if bank_path and bank_path.lower() != "none":
         from stylegan_aug.bank import load_bank
 
         bank = load_bank(bank_path)  # None for the empty bank (configs/style_bank_empty.json)
         if bank is not None and augment.attach_style_bank(bank) == 0:
             log.warning("style bank %s given, but presets %s have no `gan` slot", bank_path, presets)
+    if bank is None and augment.pipeline.style_slots():
+        from hookseg.errors import ConfigError
+
+        msg = (f"train.augment: the `gan` preset needs a style bank with a generator (--style-bank "
+               f"stylegan/bank.json). Received: {bank_path or 'none'}")
+        raise ConfigError(msg)
     return augment

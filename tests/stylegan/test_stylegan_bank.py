@@ -119,7 +119,7 @@ def test_cli_bank_and_eval(trained_generator, two_domain_manifest, tmp_path, cap
     assert "DS1->DS3: SSIM" in capsys.readouterr().out
 
 
-def test_empty_bank_file_turns_the_slot_off_and_a_real_bank_fills_it(trained_generator, tmp_path):
+def test_gan_without_a_generator_is_refused_and_a_real_bank_fills_it(trained_generator, tmp_path):
     from hookseg.config import CONFIG_DIR
     from hookseg.train.augment_hook import build_augment
     from hookseg.train.config import load_stage_config
@@ -127,8 +127,9 @@ def test_empty_bank_file_turns_the_slot_off_and_a_real_bank_fills_it(trained_gen
     empty = CONFIG_DIR / "style_bank_empty.json"  # what the DVC phases without styles depend on
     assert load_bank(empty) is None
     base = load_stage_config(CONFIG_DIR / "smoke.yaml", "master").with_train(augment=["gan"])
-    slots = build_augment(base.with_train(style_bank=str(empty))).pipeline.style_slots()
-    assert [slot.bank for slot in slots] == [None]
+    for bank in (str(empty), "none"):  # `gan` asked for, nothing to draw from: not a silent no-op
+        with pytest.raises(ConfigError, match="the `gan` preset needs a style bank"):
+            build_augment(base.with_train(style_bank=bank))
     path = write_bank(tmp_path / "bank.json", [trained_generator])
     slots = build_augment(base.with_train(style_bank=str(path))).pipeline.style_slots()
     assert len(slots) == 1 and slots[0].bank.style_names() == ["DS1->DS3"]
