@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default=None, help="with --manifest: only this split (e.g. new_domain)")
     parser.add_argument("--mpp", type=mpp_arg, default=None, help="microns per pixel for slides that lack it")
     parser.add_argument("--config", default=None, help="prediction settings (default configs/infer.yaml)")
+    parser.add_argument("--force", action="store_true",
+                        help="redo every slide (default: skip slides finished by this model and settings)")
     add_workers_option(parser)
     parser.set_defaults(func=run)
 
@@ -29,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from hookseg.errors import ConfigError
-    from hookseg.infer.outputs import SlideOutputs
     from hookseg.infer.params import InferParams
+    from hookseg.infer.provenance import PROVENANCE, file_sha256, is_current, provenance
     from hookseg.infer.worker import predict_task
     from hookseg.io import write_json
     from hookseg.model_meta import read_meta
@@ -42,18 +44,27 @@ def run(args: argparse.Namespace) -> int:
         msg = "no slides given: pass slide files or --manifest"
         raise ConfigError(msg)
     out = Path(args.out)
-    todo = [j for j in jobs if not SlideOutputs(out / j[0]).summary.exists()]
+    model_hash = file_sha256(args.model)
+    made_by = {sid: provenance(model_hash, params, mpp) for sid, _, mpp in jobs}
+    todo = [j for j in jobs if args.force or not is_current(out / j[0], made_by[j[0]])]
     if len(todo) < len(jobs):
-        print(f"skipping {len(jobs) - len(todo)} finished slide(s)")
+        print(f"skipping {len(jobs) - len(todo)} slide(s) finished by this model and these settings")
     task_args = [(str(Path(args.model).resolve()), str(path), sid, mpp, str(out), params)
                  for sid, path, mpp in todo]
     from hookseg.parallel import run_slides
 
+    def finished(item: str, result: object) -> None:
+        write_json(out / item / PROVENANCE, made_by[item])
+        bar.update(1)
+
+    for sid, _, _ in todo:  # outputs of another model or other settings are not "finished" any more
+        (out / sid / PROVENANCE).unlink(missing_ok=True)
     bar = tqdm(total=len(todo), desc="slides", unit="slide", file=sys.stderr)
     _, failures = run_slides(predict_task, [j[0] for j in todo], task_args, workers=args.workers,
-                             on_result=lambda item, result: bar.update(1))
+                             on_result=finished)
     bar.update(len(failures))
     bar.close()
+    (out / "failures.json").unlink(missing_ok=True)  # a record of this run's failures only
     if failures:
         write_json(out / "failures.json", [f.__dict__ for f in failures])
         for failure in failures:
@@ -74,4 +85,6 @@ def _jobs(args: argparse.Namespace) -> list[tuple[str, Path, float | None]]:
         records = read_manifest(args.manifest)
         selected = records.select(args.split.split(",")) if args.split else list(records)
         jobs += [(r.slide_id, r.path, r.mpp or args.mpp) for r in selected]
-    return jobs
+    from hookseg.infer.provenance import unique_ids
+
+    return unique_ids(jobs)

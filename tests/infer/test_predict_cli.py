@@ -1,4 +1,5 @@
-"""``hookseg predict``: a bad slide fails alone with a one-line message; a rerun skips finished slides."""
+"""``hookseg predict``: a bad slide fails alone with a one-line message; a rerun skips only what this model
+and these settings finished; ids cannot collide; a success clears the failure record."""
 
 from __future__ import annotations
 
@@ -27,8 +28,33 @@ def test_bad_slide_fails_alone_and_rerun_skips(colour_model, tmp_path, capsys):
     assert [f["item"] for f in failures] == ["broken"]
     stamp = (out / "good" / "labels.tiff").stat().st_mtime_ns
     assert main(["predict", str(good), "--model", str(model_path), "--out", str(out), "--workers", "0"]) == 0
-    assert "skipping 1 finished slide(s)" in capsys.readouterr().out
+    assert "skipping 1 slide(s) finished by this model" in capsys.readouterr().out
     assert (out / "good" / "labels.tiff").stat().st_mtime_ns == stamp
+    assert not (out / "failures.json").exists()  # this run failed nothing: no stale record stays
+
+
+def test_another_model_or_force_redoes_and_same_stems_do_not_collide(colour_model, tmp_path, capsys):
+    import shutil
+
+    _, _, model_path = colour_model
+    first, _ = banded_slide(tmp_path / "a", "slide", size=(512, 512), mpp=1.0, seed=1)
+    second, _ = banded_slide(tmp_path / "b", "slide", size=(512, 512), mpp=1.0, seed=2)
+    out = tmp_path / "pred"
+    argv = ["predict", str(first), str(second), "--out", str(out), "--workers", "0"]
+    assert main([*argv, "--model", str(model_path)]) == 0
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert len(folders) == 2 and all(f.startswith("slide-") for f in folders)  # both kept, neither lost
+    assert "2 slide(s) predicted" in capsys.readouterr().out
+    other = tmp_path / "other.keras"
+    shutil.copyfile(model_path, other)
+    with other.open("ab") as f:  # another file (another hash), the same weights: a "new" model
+        f.write(b"\0")
+    assert main([*argv, "--model", str(other)]) == 0
+    assert "2 slide(s) predicted" in capsys.readouterr().out
+    assert main([*argv, "--model", str(other)]) == 0
+    assert "skipping 2 slide(s)" in capsys.readouterr().out
+    assert main([*argv, "--model", str(other), "--force"]) == 0
+    assert "2 slide(s) predicted" in capsys.readouterr().out
 
 
 def test_bad_model_is_one_line_error(tmp_path, capsys):

@@ -1,0 +1,57 @@
+"""What made a slide's outputs: the model file's hash, the prediction settings and the slide's mpp.
+
+``provenance.json`` sits beside ``summary.json``. A rerun skips a slide only when both exist and the recorded
+provenance equals the current one, so a new model or other settings redo the slide instead of leaving stale
+outputs that look finished. Slide ids are the manifest's ``slide_id`` or the file stem; two files with the
+same stem get the stem plus a hash of the whole path, so their outputs cannot overwrite each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+PROVENANCE = "provenance.json"
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance(model_sha256: str, params: Any, mpp: float | None) -> dict[str, Any]:
+    settings = asdict(params) if is_dataclass(params) else dict(params)
+    return {"model_sha256": model_sha256, "params": json.loads(json.dumps(settings, default=str)), "mpp": mpp}
+
+
+def is_current(folder: Path, expected: dict[str, Any]) -> bool:
+    """The slide's outputs are finished (``summary.json``) and were made by exactly ``expected``."""
+    try:
+        recorded = json.loads((folder / PROVENANCE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    return (folder / "summary.json").exists() and recorded == expected
+
+
+def unique_ids(jobs: list[tuple[str, Path, float | None]]) -> list[tuple[str, Path, float | None]]:
+    """Ids made unique: a stem shared by different files gets ``-<8 hex of the resolved path>``."""
+    paths_of: dict[str, set[Path]] = {}
+    for sid, path, _ in jobs:
+        paths_of.setdefault(sid, set()).add(Path(path).resolve())
+    clashing = {sid for sid, paths in paths_of.items() if len(paths) > 1}
+    out, seen = [], Counter()
+    for sid, path, mpp in jobs:
+        resolved = Path(path).resolve()
+        if sid in clashing:
+            sid = f"{sid}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:8]}"
+        seen[(sid, resolved)] += 1
+        if seen[(sid, resolved)] == 1:  # the same file given twice is predicted once
+            out.append((sid, path, mpp))
+    return out
