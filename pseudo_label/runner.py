@@ -82,6 +82,7 @@ def label_cohort(
     from hookseg.parallel import run_slides
 
     options = options or LabelOptions(threshold)
+    out_dir = out_dir.resolve()  # Ray workers (another node, another working folder) get absolute paths
     if options.threshold != threshold:
         msg = f"label_cohort: expected options.threshold {options.threshold}. Received: threshold {threshold}"
         raise ValueError(msg)

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     todo = [j for j in jobs if args.force or not is_current(out / j[0], made_by[j[0]])]
     if len(todo) < len(jobs):
         print(f"skipping {len(jobs) - len(todo)} slide(s) finished by this model and these settings")
-    task_args = [(str(Path(args.model).resolve()), str(path), sid, mpp, str(out), params)
+    model = str(Path(args.model).resolve())  # absolute: Ray workers may run in another working folder
+    task_args = [(model, str(Path(path).resolve()), sid, mpp, str(out.resolve()), params)
                  for sid, path, mpp in todo]
     from hookseg.parallel import run_slides
 

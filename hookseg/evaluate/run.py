@@ -41,7 +41,9 @@ def predict_missing(model_path: Path, records, out: Path, params: InferParams, w
     from hookseg.infer.worker import predict_task
     from hookseg.parallel import run_slides
 
-    args = [(str(model_path), str(r.path), r.slide_id, r.mpp, str(out), params) for r in todo]
+    # absolute paths: a Ray worker on another node or with another working folder gets the same files
+    args = [(str(model_path.resolve()), str(r.path.resolve()), r.slide_id, r.mpp, str(out.resolve()), params)
+            for r in todo]
     return run_slides(predict_task, [r.slide_id for r in todo], args, workers=workers)[1]
 
 
