@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     final = Path(path)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}",
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.{temp_tag()}.", suffix=f".tmp{final.suffix}",
                                         dir=final.parent)
     except OSError as err:  # a file where a folder must be, no permission, read-only file system
         msg = f"{final}: cannot write here ({err.strerror or err}). Expected a writable folder"
@@ -38,6 +39,49 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def temp_tag() -> str:
+    """``pid<N>``: every temporary hookseg makes carries its process id, so a later run can tell a temporary
+    whose writer was killed (``kill -9`` leaves it behind) from one a live process is still writing."""
+    return f"pid{os.getpid()}"
+
+
+_STALE = re.compile(r"(^\..+\.pid(\d+)\..*\.tmp)|(^hookseg-pyramid-pid(\d+)-)")
+
+
+def remove_stale_temporaries(folder: str | Path, *, recursive: bool = True) -> int:
+    """Delete the temporaries under ``folder`` whose writing process is gone; returns how many.
+
+    Each command calls this on its output folders when it starts. Temporaries of live processes (another
+    run writing into the same folder) are kept.
+    """
+    import shutil
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in list(folder.rglob("*") if recursive else folder.iterdir()):
+        match = _STALE.match(path.name)
+        if match is None or _alive(int(match.group(2) or match.group(4))):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:

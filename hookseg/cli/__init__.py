@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        _clean_outputs(args)
         return int(args.func(args) or 0)
     except HooksegError as err:
         if args.verbose:
@@ -79,6 +80,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hookseg {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _clean_outputs(args: argparse.Namespace) -> None:
+    """Remove what a killed earlier run left in this command's output folders (``--out``, ``--work``, and
+    the demo cohort's folder): temporaries of processes that are gone. A file output's folder is scanned
+    flat; an output folder as a whole."""
+    from pathlib import Path
+
+    from hookseg.io import remove_stale_temporaries
+
+    for name in ("out", "work"):
+        value = getattr(args, name, None)
+        if not value:
+            continue
+        path = Path(value)
+        removed = (remove_stale_temporaries(path.parent, recursive=False) if path.suffix
+                   else remove_stale_temporaries(path))
+        if removed:
+            log.info("removed %d temporaries an interrupted run left in %s", removed, path)
 
 
 if __name__ == "__main__":

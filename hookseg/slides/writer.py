@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from hookseg.io import atomic_path
+from hookseg.io import atomic_path, temp_tag
 
 TileFn = Callable[
     [int, int, int, int], np.ndarray
@@ -55,7 +55,7 @@ def write_pyramid(
     shapes = pyramid_shapes(width, height, min_level_size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="hookseg-pyramid-", dir=path.parent) as scratch, \
+    with tempfile.TemporaryDirectory(prefix=f"hookseg-pyramid-{temp_tag()}-", dir=path.parent) as scratch, \
             atomic_path(path) as tmp, tifffile.TiffWriter(tmp, bigtiff=True) as tif:
         source: Callable[[int, int, int, int], np.ndarray] = tile_fn
         for index, (lw, lh) in enumerate(shapes):
