@@ -25,6 +25,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.augment": ("augment", "augment-gallery"),
     "hookseg.cli.train": ("train",),
     "hookseg.cli.predict": ("predict",),
+    "hookseg.cli.export": ("export",),
     "hookseg.cli.evaluate": ("evaluate",),
     "pseudo_label.cli": ("pseudo-label",),
     "stylegan_aug.cli": ("stylegan",),
