@@ -20,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="model compared per stain/scanner/source (default: params.yaml `final`, "
                              "else the last model)")
     parser.add_argument("--controls", default="",
-                        help="comma list of control models under --evals (hookseg control): reported, and "
-                        "the final model is compared with each, paired")
+                        help="comma list of control models under --evals (dvc.yaml: control_steps, "
+                        "control_manual): reported, and the final model is compared with each, paired")
     parser.add_argument("--out", required=True, help="JSON (DVC metrics)")
     parser.add_argument("--table", required=True, help="Markdown table")
     parser.add_argument("--bootstrap-samples", type=int, default=2000, help="slide resamples per CI")
