@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from hookseg.export import FORMATS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("export", help="export a model as a SavedModel + its I/O JSON")
     parser.add_argument("--model", required=True, help="trained model (.keras)")
-    parser.add_argument("--format", default="savedmodel", choices=("savedmodel",))
+    parser.add_argument("--format", default="savedmodel", choices=FORMATS)
     parser.add_argument("--out", required=True, help="export folder (replaced)")
     parser.set_defaults(func=run)
 

@@ -20,13 +20,12 @@ def add_workers_option(parser: argparse.ArgumentParser) -> None:
 
 def mpp_arg(text: str) -> float:
     """argparse type for ``--mpp``: finite, within [0.05, 100] microns per pixel."""
-    from hookseg.errors import SlideError
-    from hookseg.slides.integrity import check_mpp
+    from hookseg.slides.integrity import mpp_problem
 
-    try:
-        return check_mpp(text, "--mpp")
-    except SlideError as err:
-        raise argparse.ArgumentTypeError(str(err).removeprefix("--mpp: ")) from None
+    problem = mpp_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return float(text)
 
 
 def workers_arg(text: str) -> int:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hookseg.errors import ManifestError, SlideError
-from hookseg.slides.integrity import MPP_RANGE, check_mpp
+from hookseg.errors import ManifestError
+from hookseg.slides.integrity import mpp_problem
 
 REQUIRED_COLUMNS = ("slide_id", "path", "stain", "scanner", "source", "split", "patient_id", "annotations")
 OPTIONAL_COLUMNS = ("mpp", "ground_truth")
@@ -141,13 +141,11 @@ def validate_frame(frame: pd.DataFrame, path: Path, *, check_files: bool = True)
             bad("ground_truth", f"file not found: {ground_truth}")
         mpp = None
         if values.get("mpp"):
-            try:
-                mpp = check_mpp(values["mpp"], "mpp")
-            except SlideError:
-                low, high = MPP_RANGE
-                bad("mpp", f"expected microns per pixel, finite, in [{low:g}, {high:g}], "
-                    f"received {values['mpp']!r}")
-                mpp = None
+            problem = mpp_problem(values["mpp"])
+            if problem is None:
+                mpp = float(values["mpp"])
+            else:
+                bad("mpp", problem)
         records.append(SlideRecord(
             slide_id=slide_id, path=slide_path, stain=values["stain"], scanner=values["scanner"],
             source=values["source"], split=values["split"], patient_id=patient, annotations=annotations,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,9 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def provenance(model_sha256: str, params: Any, mpp: float | None) -> dict[str, Any]:
-    settings = asdict(params) if is_dataclass(params) else dict(params)
-    return {"model_sha256": model_sha256, "params": json.loads(json.dumps(settings, default=str)), "mpp": mpp}
+    """As JSON would read it back (tuples as lists), so a recorded one compares equal."""
+    settings = json.loads(json.dumps(asdict(params), default=str))
+    return {"model_sha256": model_sha256, "params": settings, "mpp": mpp}
 
 
 def is_current(folder: Path, expected: dict[str, Any]) -> bool:
@@ -46,12 +46,12 @@ def unique_ids(jobs: list[tuple[str, Path, float | None]]) -> list[tuple[str, Pa
     for sid, path, _ in jobs:
         paths_of.setdefault(sid, set()).add(Path(path).resolve())
     clashing = {sid for sid, paths in paths_of.items() if len(paths) > 1}
-    out, seen = [], Counter()
+    out, seen = [], set()
     for sid, path, mpp in jobs:
         resolved = Path(path).resolve()
         if sid in clashing:
             sid = f"{sid}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:8]}"
-        seen[(sid, resolved)] += 1
-        if seen[(sid, resolved)] == 1:  # the same file given twice is predicted once
+        if (sid, resolved) not in seen:  # the same file given twice is predicted once
+            seen.add((sid, resolved))
             out.append((sid, path, mpp))
     return out

@@ -18,17 +18,26 @@ MPP_RANGE = (0.05, 100.0)  # microns per pixel: finer than any scanner objective
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".svs", ".ndpi", ".scn", ".bif")
 
 
-def check_mpp(value: float, where: str) -> float:
-    """``value`` if it is a finite mpp within :data:`MPP_RANGE`, else a one-line error naming ``where``."""
+def mpp_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as an mpp (finite, within :data:`MPP_RANGE`), or None when nothing is.
+    One wording for every place an mpp enters: ``open_slide``, the manifest column, ``--mpp``."""
     low, high = MPP_RANGE
     try:
         mpp = float(value)
     except (TypeError, ValueError):
         mpp = math.nan
-    if not (math.isfinite(mpp) and low <= mpp <= high):
-        msg = f"{where}: expected microns per pixel, finite, in [{low:g}, {high:g}]. Received: {value!r}"
+    if math.isfinite(mpp) and low <= mpp <= high:
+        return None
+    return f"expected microns per pixel, finite, in [{low:g}, {high:g}]. Received: {value!r}"
+
+
+def check_mpp(value: float, where: str) -> float:
+    """``value`` as a float if it is a valid mpp, else a one-line error naming ``where``."""
+    problem = mpp_problem(value)
+    if problem is not None:
+        msg = f"{where}: {problem}"
         raise SlideError(msg)
-    return mpp
+    return float(value)
 
 
 def check_tiff_complete(path: Path) -> None:
@@ -55,12 +64,12 @@ def _chain_past_end(path: Path, size: int) -> str | None:
             offset, count_fmt, entry, next_fmt = struct.unpack(order + "Q", head[8:16])[0], "Q", 20, "Q"
         else:
             return None
+        count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
         seen = set()
         for number in range(100_000):
             if offset == 0 or offset in seen:
                 return None
             seen.add(offset)
-            count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
             if offset + count_size > size:
                 return f"IFD {number} starts at byte {offset}"
             f.seek(offset)
