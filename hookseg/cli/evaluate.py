@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hookseg.cohort import read_manifest
-    from hookseg.evaluate.run import evaluate
+    from hookseg.evaluate.run import cohort_names, evaluate
     from hookseg.infer.params import InferParams
     from hookseg.model_meta import read_meta
 
@@ -38,11 +38,10 @@ def run(args: argparse.Namespace) -> int:
     metrics = evaluate(Path(args.model).resolve(), manifest, splits,
                        Path(args.out), InferParams.from_yaml(args.config), workers=args.workers,
                        log_mlflow=not args.no_mlflow, run_name=args.run_name)
-    for cohort in ("test", "new_domain"):
-        if cohort in metrics:
-            per_class = ", ".join(f"{n} {metrics[cohort][n]['iou']:.3f}" for n in names)
-            print(f"{cohort}: {metrics[cohort]['slides']} slides, mean IoU {metrics[cohort]['mean_iou']:.3f} "
-                  f"({per_class})")
+    for cohort in cohort_names(metrics):
+        per_class = ", ".join(f"{n} {metrics[cohort][n]['iou']:.3f}" for n in names)
+        print(f"{cohort}: {metrics[cohort]['slides']} slides, mean IoU {metrics[cohort]['mean_iou']:.3f} "
+              f"({per_class})")
     if metrics.get("failed_slides"):
         print(f"failed: {', '.join(metrics['failed_slides'])}")
         return 1

@@ -7,7 +7,7 @@ Outputs in ``out``: ``metrics.json`` (DVC metrics: per cohort, mean IoU and per-
 ``*_raw``: before post-processing), ``slides.json`` (per-slide confusions for ``hookseg report``'s paired
 bootstrap), ``tables.csv`` (per class x stain/scanner/source with bootstrap CIs),
 ``plots/threshold_*.{csv,png}``, ``predictions/<slide_id>/`` (with ``counts.json``) and ``report.md``.
-Slides of split ``new_domain`` form their own cohort.
+Every split asked for is its own cohort (``--split test,new_domain``: test and new_domain).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def evaluate(
         per_slide[record.slide_id] = _counts(record, predictions / record.slide_id, class_map, params)
     tags = {r.slide_id: {"stain": r.stain, "scanner": r.scanner, "source": r.source} for r in records}
     scored = [r for r in records if r.slide_id in per_slide]
-    cohorts = {"test": [r.slide_id for r in scored if r.split != "new_domain"],
-               "new_domain": [r.slide_id for r in scored if r.split == "new_domain"]}
+    # one cohort per split asked for: `--split val` reports val, never a "test" that holds val slides
+    cohorts = {split: [r.slide_id for r in scored if r.split == split] for split in splits}
     cohort_of = {s: cohort for cohort, ids in cohorts.items() for s in ids}
     write_slides(out / SLIDES_FILE, names, per_slide, cohort_of, tags)
     metrics: dict[str, Any] = {}
@@ -88,6 +88,11 @@ def evaluate(
     if log_mlflow:
         _log(metrics, rows, out, run_name)
     return metrics
+
+
+def cohort_names(metrics: dict[str, Any]) -> list[str]:
+    """The cohorts (splits) a ``metrics.json`` scored, in the order asked for."""
+    return [k for k, v in metrics.items() if isinstance(v, dict) and "mean_iou" in v]
 
 
 def _counts(record, folder: Path, class_map, params: InferParams) -> Counts:
@@ -112,9 +117,7 @@ def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def _report(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     lines = ["# Evaluation", ""]
-    for cohort in ("test", "new_domain"):
-        if cohort not in metrics:
-            continue
+    for cohort in cohort_names(metrics):
         m = metrics[cohort]
         head = (f"## {cohort} ({m['slides']} slides): mean IoU {m['mean_iou']:.3f} "
                 f"(before post-processing {m['mean_iou_raw']:.3f})")
@@ -138,10 +141,9 @@ def _log(metrics: dict[str, Any], rows: list[dict[str, Any]], out: Path, run_nam
 
     with start_run(stage=run_name, config={"out": str(out)}):
         flat = mlflow_metrics(rows)
-        for cohort in ("test", "new_domain"):
-            if cohort in metrics:
-                flat[f"mean_iou.{cohort}"] = metrics[cohort]["mean_iou"]
-                flat[f"mean_iou_raw.{cohort}"] = metrics[cohort]["mean_iou_raw"]
+        for cohort in cohort_names(metrics):
+            flat[f"mean_iou.{cohort}"] = metrics[cohort]["mean_iou"]
+            flat[f"mean_iou_raw.{cohort}"] = metrics[cohort]["mean_iou_raw"]
         mlflow.log_metrics(flat)
         mlflow.log_artifact(str(out / "tables.csv"))
         mlflow.log_artifact(str(out / "report.md"))

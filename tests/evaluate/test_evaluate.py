@@ -72,3 +72,17 @@ def test_evaluate_cohort_tables_plots_metrics(colour_model, tmp_path, capsys):
                  "--out", str(out), "--workers", "0", "--no-mlflow"]) == 0
     assert "raw_confusion" in json.loads(cached.read_text())
     assert read_slides(out / "slides.json").ids == ("t1", "t2")
+
+
+def test_each_split_is_its_own_cohort(colour_model, tmp_path, capsys):
+    """`--split val` reports a val cohort; a val slide is never scored as test."""
+    _, _, model_path = colour_model
+    manifest = banded_cohort(tmp_path / "cohort", {"v1": "val", "t1": "test"}, size=(512, 512))
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(model_path), "--manifest", str(manifest), "--split", "val",
+                 "--out", str(out), "--workers", "0", "--no-mlflow"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"val"} and metrics["val"]["slides"] == 1
+    assert "val: 1 slides, mean IoU" in capsys.readouterr().out
+    assert read_slides(out / "slides.json").cohorts == ("val",)
+    assert "## val (1 slides)" in (out / "report.md").read_text()
