@@ -10,7 +10,13 @@ from pathlib import Path
 
 
 class HooksegError(Exception):
-    """Base class: one-line, user-facing message; ``path`` is the offending file when there is one."""
+    """Base class: one-line, user-facing message; ``path`` is the offending file when there is one.
+
+    ``exit_code`` is what the CLI returns: 1 for bad data (slides, annotations, manifests, models, outputs),
+    2 for a bad request (flags, config and params files), as argparse does for usage errors.
+    """
+
+    exit_code = 1
 
     def __init__(self, message: str, *, path: str | Path | None = None) -> None:
         super().__init__(message)
@@ -37,7 +43,15 @@ class AnnotationError(HooksegError, ValueError):
 
 
 class ConfigError(HooksegError, ValueError):
-    """A YAML config or params file has a missing or invalid key."""
+    """A YAML config or params file, or a command-line value, has a missing or invalid key."""
+
+    exit_code = 2
+
+
+class ModelError(ConfigError):
+    """A model file or export folder is missing, unreadable or lacks hookseg's metadata: bad data, exit 1."""
+
+    exit_code = 1
 
 
 class ManifestError(HooksegError, ValueError):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import keras
 
+from hookseg.errors import ModelError
 from hookseg.io import atomic_path
 from hookseg.model_meta import META_MEMBER, ModelMeta, read_meta
 
@@ -31,6 +32,9 @@ def save_model(model: keras.Model, path: str | Path, meta: ModelMeta) -> Path:
 
 def load_model(path: str | Path) -> tuple[keras.Model, ModelMeta]:
     """The model (safe_mode on, not compiled) and its metadata."""
+    if Path(path).is_dir():  # read_meta reads an export folder, but only `hookseg predict` can run one
+        msg = f"{path}: an export folder; this needs the trained .keras model it was exported from"
+        raise ModelError(msg, path=path)
     meta = read_meta(path)
     # Importing these registers hookseg's serializable layers, losses and metrics with Keras.
     import hookseg.losses

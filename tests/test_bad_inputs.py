@@ -84,6 +84,26 @@ def _zip_without_meta(w: World) -> str:
     return str(path)
 
 
+def _export(w: World, name: str, sidecar: str | None = None, graph: bytes | None = None) -> str:
+    """An export folder holding ``sidecar`` (default: a good ONNX one) and ``graph`` as model.onnx."""
+    import json
+
+    from hookseg.annotations import ClassMap
+
+    folder = w.root / "bad" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if sidecar is None:
+        sidecar = json.dumps({
+            "format": "onnx", "file": "model.onnx",
+            "inputs": [{"name": "target"}], "outputs": [{"name": "final"}],
+            "fields_of_view": {"size": 64, "mpp": 2.0, "context_size": 64, "context_mpp": None},
+            "classes": [{"id": i, "name": n} for i, n in enumerate(ClassMap.default().names)]})
+    (folder / "hookseg-export.json").write_text(sidecar)
+    if graph is not None:
+        (folder / "model.onnx").write_bytes(graph)
+    return str(folder)
+
+
 def _out_under_a_file(w: World) -> str:
     """An output folder that cannot exist: its parent is a file (tests run as root, so modes do not bind)."""
     return str(Path(w.file("plain-file", "x")) / "x.geojson")
@@ -243,7 +263,27 @@ CASES: dict[str, tuple[Callable[[World], list[str]], str]] = {
     "evaluate model missing": (lambda w: ["evaluate", "--model", str(w.root / "gone.keras"), "--manifest",
                                           str(w.manifest), "--split", "test", "--out", str(w.out),
                                           "--workers", "0", "--no-mlflow"], "gone.keras"),
+    # ONNX export folders
+    "onnx export without model.onnx": (_predict(model=lambda w: _export(w, "no-graph")), "model.onnx"),
+    "onnx export sidecar not json": (_predict(model=lambda w: _export(w, "bad-json", "{format: onnx", b"x")),
+                                     "hookseg-export.json"),
+    "onnx export sidecar missing": (_predict(model=lambda w: _folder(w)), "hookseg-export.json"),
+    "onnx export graph corrupt": (_predict(model=lambda w: _export(w, "corrupt", graph=b"\x08\x07junk")),
+                                  "model.onnx"),
+    "export from an export folder": (lambda w: ["export", "--model", _export(w, "again", graph=b"x"),
+                                                "--format", "onnx", "--out", str(w.out / "x")], "--model"),
 }
+
+
+# Bad data (slides, annotations, manifests, models, output folders) exits 1; a bad request (flags, config and
+# params files, unknown presets or commands) exits 2, as argparse's usage errors do.
+DATA_CASES = ("slide ", "manifest ", "annotations ", "asap ", "geojson ", "model ", "onnx export ",
+              "evaluate model ", "train init missing", "convert into ", "export from ",
+              "predict split empty")  # the flag names a real split; this manifest has no slide in it
+
+
+def expected_exit(case: str) -> int:
+    return 1 if case.startswith(DATA_CASES) else 2
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -258,6 +298,7 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(case, world, capsys):
         code = exit_.code
     err = capsys.readouterr().err.strip()
     assert code not in (0, None), f"accepted: hookseg {' '.join(argv)}"
+    assert code == expected_exit(case), (code, err[-500:])
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err[-2000:]
     assert names in lines[0], lines[0]

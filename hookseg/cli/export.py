@@ -1,4 +1,5 @@
-"""``hookseg export --model M.keras --format savedmodel --out DIR``: a model for QuPath, TF Serving, ..."""
+"""``hookseg export --model M.keras --format savedmodel|onnx --out DIR``: a model for QuPath, TF Serving,
+onnxruntime, ..."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hookseg.export import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("export", help="export a model as a SavedModel + its I/O JSON")
+    parser = subparsers.add_parser("export", help="export a model as a SavedModel or ONNX + its I/O JSON")
     parser.add_argument("--model", required=True, help="trained model (.keras)")
     parser.add_argument("--format", default="savedmodel", choices=FORMATS)
     parser.add_argument("--out", required=True, help="export folder (replaced)")

@@ -15,7 +15,8 @@ from hookseg.cli.options import add_workers_option, mpp_arg
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("predict", help="predict slides: label/probability TIFFs, GeoJSON, PNG")
     parser.add_argument("slides", nargs="*", help="slide files (or use --manifest)")
-    parser.add_argument("--model", required=True, help="trained model (.keras)")
+    parser.add_argument("--model", required=True,
+                        help="trained model (.keras), or an ONNX export folder (runs in onnxruntime)")
     parser.add_argument("--out", required=True, help="output folder: one subfolder per slide")
     parser.add_argument("--manifest", default=None, help="predict the slides of a manifest instead")
     parser.add_argument("--split", default=None, help="with --manifest: only this split (e.g. new_domain)")
@@ -32,19 +33,23 @@ def run(args: argparse.Namespace) -> int:
 
     from hookseg.errors import ConfigError
     from hookseg.infer.params import InferParams
-    from hookseg.infer.provenance import PROVENANCE, file_sha256, is_current, provenance
+    from hookseg.infer.provenance import PROVENANCE, is_current, model_hashes, provenance
     from hookseg.infer.worker import predict_task
     from hookseg.io import write_json
     from hookseg.model_meta import read_meta
 
     read_meta(args.model)  # fail fast, in one line, on a bad model path or a model without a usable class map
+    if Path(args.model).is_dir():  # an export: its graph must load too (cheap in onnxruntime)
+        from hookseg.infer.onnx_model import OnnxModel
+
+        OnnxModel(args.model)
     params = InferParams.from_yaml(args.config)
     jobs = _jobs(args)
     if not jobs:
         msg = "no slides given: pass slide files or --manifest"
         raise ConfigError(msg)
     out = Path(args.out)
-    model_hash = file_sha256(args.model)
+    model_hash = model_hashes(args.model)
     made_by = {sid: provenance(model_hash, params, mpp) for sid, _, mpp in jobs}
     todo = [j for j in jobs if args.force or not is_current(out / j[0], made_by[j[0]])]
     if len(todo) < len(jobs):

@@ -1,7 +1,7 @@
 """Whole-slide prediction: streaming tiles, ramp blending, post-processing, QuPath-ready outputs.
 
-Names load on first use: ``predict_probabilities`` and ``predict_slide`` import Keras, while ``InferParams``
-and ``SlideOutputs`` do not, so scoring predictions that exist never pays for a backend.
+Names load on first use, and none imports Keras: the model is passed in (a Keras model, or an ONNX export's
+``OnnxModel``), so scoring predictions that exist or predicting with an export never pays for a backend.
 """
 
 from __future__ import annotations

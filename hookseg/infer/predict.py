@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
-import keras
 import numpy as np
 
 from hookseg.infer.params import InferParams
@@ -25,6 +25,12 @@ from hookseg.slides import tissue_mask
 from hookseg.slides.base import SlideReader
 
 log = logging.getLogger(__name__)
+
+
+class Predictor(Protocol):
+    """What the pipeline calls: a Keras model, ``pseudo_label``'s TTA wrapper or an ``OnnxModel``."""
+
+    def predict_on_batch(self, x: dict[str, np.ndarray]) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class ProbabilityMap:
 
 
 def predict_probabilities(
-    model: keras.Model, meta: ModelMeta, slide: SlideReader, out: Path, params: InferParams,
+    model: Predictor, meta: ModelMeta, slide: SlideReader, out: Path, params: InferParams,
     *, progress: Callable[[int, int], None] | None = None,
 ) -> ProbabilityMap:
     fov = meta.fov
@@ -63,7 +69,7 @@ def predict_probabilities(
         output = model.predict_on_batch(_padded(batch, params.batch_size))
         final = output["final"] if isinstance(output, dict) else output
         final = final[0] if isinstance(final, list) else final
-        final = np.asarray(keras.ops.convert_to_numpy(final), dtype=np.float32)[: len(batch_tiles)]
+        final = np.asarray(final, dtype=np.float32)[: len(batch_tiles)]  # predict_on_batch gives NumPy
         for (x, y), p in zip(batch_tiles, final, strict=True):
             stripe.add(x, y, p, weights)
         done += len(batch_tiles)

@@ -1,4 +1,4 @@
-"""What made a slide's outputs: the model file's hash, the prediction settings and the slide's mpp.
+"""What made a slide's outputs: the model's hashes, the prediction settings and the slide's mpp.
 
 ``provenance.json`` sits beside ``summary.json``. A rerun skips a slide only when both exist and the recorded
 provenance equals the current one, so a new model or other settings redo the slide instead of leaving stale
@@ -25,10 +25,24 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def provenance(model_sha256: str, params: Any, mpp: float | None) -> dict[str, Any]:
-    """As JSON would read it back (tuples as lists), so a recorded one compares equal."""
+def model_hashes(path: str | Path) -> dict[str, str]:
+    """``model_sha256`` of a ``.keras`` file. For an export folder, that of the graph file its sidecar names
+    (as ``sha256sum model.onnx`` prints it) and ``sidecar_sha256``: its fields of view and classes shape the
+    outputs too."""
+    path = Path(path)
+    if not path.is_dir():
+        return {"model_sha256": file_sha256(path)}
+    from hookseg.model_meta import EXPORT_SIDECAR, read_export
+
+    graph = path / str(read_export(path)["file"])  # predict checked the export names its graph file
+    return {"model_sha256": file_sha256(graph), "sidecar_sha256": file_sha256(path / EXPORT_SIDECAR)}
+
+
+def provenance(model: dict[str, str], params: Any, mpp: float | None) -> dict[str, Any]:
+    """``model_hashes``, settings and mpp as JSON would read them back (tuples as lists): a recorded one
+    compares equal."""
     settings = json.loads(json.dumps(asdict(params), default=str))
-    return {"model_sha256": model_sha256, "params": settings, "mpp": mpp}
+    return {**model, "params": settings, "mpp": mpp}
 
 
 def is_current(folder: Path, expected: dict[str, Any]) -> bool:

@@ -11,13 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
 from hookseg.infer.outputs import SlideOutputs
 from hookseg.infer.params import InferParams
 from hookseg.infer.postprocess import clean_regions, coarse_probabilities, labels_from_probs
-from hookseg.infer.predict import predict_probabilities
+from hookseg.infer.predict import Predictor, predict_probabilities
 from hookseg.infer.writers import write_overlay_png, write_probability_tiffs, write_regions_geojson
 from hookseg.io import write_json
 from hookseg.model_meta import ModelMeta
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def predict_slide(
-    model: keras.Model, meta: ModelMeta, slide_path: str | Path, out_dir: str | Path, params: InferParams,
+    model: Predictor, meta: ModelMeta, slide_path: str | Path, out_dir: str | Path, params: InferParams,
     *, slide_id: str | None = None, mpp: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:

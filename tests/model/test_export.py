@@ -1,9 +1,12 @@
-"""``hookseg export``: a TensorFlow SavedModel that ``tf.saved_model.load`` runs like the Keras model on real
-tiles (max |difference| <= 1e-4 in fp32), with a dynamic batch and a JSON stating its inputs and classes."""
+"""``hookseg export``: a TensorFlow SavedModel that ``tf.saved_model.load`` runs, and an ONNX graph that
+onnxruntime runs, like the Keras model on real tiles (max |difference| <= 1e-4 in fp32), each with a dynamic
+batch and a JSON stating its inputs and classes that ``read_meta`` reads back."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from hookseg.annotations import ClassMap
 from hookseg.cli import main
 from hookseg.model import create_model
 from hookseg.model_io import ModelMeta, save_model
-from hookseg.model_meta import FieldOfView
+from hookseg.model_meta import FieldOfView, read_meta
 from hookseg.slides import open_slide
 
 SIZE = 64
@@ -26,10 +29,10 @@ def _tiles(slide_path, mpp: float, count: int = 3) -> np.ndarray:
         return np.stack([slide.read_at_center(c, (SIZE, SIZE), mpp=mpp) for c in centres]).astype("float32")
 
 
-@pytest.mark.parametrize("arch", ["munet", "unet"])
-def test_savedmodel_matches_keras_on_real_tiles(arch, tmp_path, sample_svs_jpeg, capsys):
-    import tensorflow as tf
-
+@pytest.fixture(scope="module", params=["munet", "unet"])
+def saved(request, tmp_path_factory, sample_svs_jpeg) -> tuple[Any, Path, dict[str, np.ndarray]]:
+    """(Keras model, its .keras file, 3 real tiles per input) per architecture, built once per module."""
+    arch = request.param
     if arch == "munet":
         model = create_model("munet", encoder="b0", input_size=SIZE, context_ratio=2)
         fov = FieldOfView(size=SIZE, mpp=2.0, context_size=SIZE, context_mpp=4.0)
@@ -38,8 +41,16 @@ def test_savedmodel_matches_keras_on_real_tiles(arch, tmp_path, sample_svs_jpeg,
         model = create_model("unet", encoder="b0", input_size=SIZE)
         fov = FieldOfView(size=SIZE, mpp=2.0, context_size=SIZE, context_mpp=None)
         x = {"target": _tiles(sample_svs_jpeg, 2.0)}
-    path = save_model(model, tmp_path / f"{arch}.keras", ModelMeta(fov, ClassMap.default(), stage="test"))
-    out = tmp_path / f"{arch}-export"
+    folder = tmp_path_factory.mktemp(arch)
+    path = save_model(model, folder / f"{arch}.keras", ModelMeta(fov, ClassMap.default(), stage="test"))
+    return model, path, x
+
+
+def test_savedmodel_matches_keras_on_real_tiles(saved, tmp_path, capsys):
+    import tensorflow as tf
+
+    model, path, x = saved
+    out = tmp_path / "export"
     assert main(["export", "--model", str(path), "--format", "savedmodel", "--out", str(out)]) == 0
     served = tf.saved_model.load(str(out)).signatures["serve"]
     got = served(**{k: tf.constant(v) for k, v in x.items()})
@@ -60,4 +71,36 @@ def test_savedmodel_matches_keras_on_real_tiles(arch, tmp_path, sample_svs_jpeg,
     assert "context" not in inputs or inputs["context"]["mpp"] == 4.0
     assert [c["name"] for c in sidecar["classes"]] == list(ClassMap.default().names)
     assert sidecar["ignore_id"] == ClassMap.default().ignore_id
+    assert str(out) in capsys.readouterr().out
+
+
+def test_onnx_matches_keras_on_real_tiles_with_a_dynamic_batch(saved, tmp_path, capsys):
+    import onnxruntime as ort
+
+    model, path, x = saved
+    out = tmp_path / "export"
+    assert main(["export", "--model", str(path), "--format", "onnx", "--out", str(out)]) == 0
+    sidecar = json.loads((out / "hookseg-export.json").read_text())
+    assert (sidecar["format"], sidecar["file"]) == ("onnx", "model.onnx")
+    assert sorted(p.name for p in out.iterdir()) == ["hookseg-export.json", "model.onnx"]
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert sorted(i.name for i in session.get_inputs()) == sorted(i["name"] for i in sidecar["inputs"])
+    assert sorted(i.name for i in session.get_inputs()) == sorted(x)  # target (+ context for the m-UNet)
+    assert all(i.shape == ["batch", SIZE, SIZE, 3] for i in session.get_inputs())
+    keras_name = {o["name"]: o["keras_name"] for o in sidecar["outputs"]}
+    assert sorted(o.name for o in session.get_outputs()) == sorted(keras_name)
+    assert keras_name.get("context_output", "context") == "context"  # no output may reuse an input's name
+    want = model(x, training=False)
+    want = want if isinstance(want, dict) else {"final": want}
+    assert sorted(keras_name.values()) == sorted(want)
+    for batch in (3, 1):  # one graph, two batch sizes
+        names = [o.name for o in session.get_outputs()]
+        got = dict(zip(names, session.run(names, {k: v[:batch] for k, v in x.items()}), strict=True))
+        for name, value in got.items():
+            assert value.shape == (batch, SIZE, SIZE, len(ClassMap.default().names)), name
+            difference = np.abs(value - np.asarray(want[keras_name[name]])[:batch]).max()
+            assert difference <= 1e-4, (name, batch, difference)
+    exported, original = read_meta(out), read_meta(path)  # the folder reads back like its .keras file
+    assert (exported.fov, exported.stage) == (original.fov, original.stage)
+    assert exported.class_map.to_dict() == original.class_map.to_dict()
     assert str(out) in capsys.readouterr().out
