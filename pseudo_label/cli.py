@@ -42,13 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookseg.errors import ConfigError
+    from hookseg.errors import ModelError
 
     options = _options(args)
     threshold = options.threshold
     if not Path(args.model).is_file():
         msg = f"{args.model}: model not found; train it first (`dvc repro`, or `hookseg train --out ...`)"
-        raise ConfigError(msg, path=args.model)
+        raise ModelError(msg, path=args.model)
     # Keras and Ray load only once the arguments are known to be good.
     from hookseg.cohort import read_manifest
     from hookseg.io import write_json

@@ -37,7 +37,7 @@ log = logging.getLogger("hookseg")
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """A usage error is one line on stderr and exit 2, like every hookseg error (``--help`` shows usage)."""
+    """A usage error is one line on stderr and exit 2, like a bad config (``--help`` shows usage)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             raise
         print(f"hookseg {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
     except KeyboardInterrupt:
         print(f"hookseg {args.command}: interrupted", file=sys.stderr)
         return 130

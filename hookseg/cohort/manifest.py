@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hookseg.errors import ManifestError
+from hookseg.errors import ConfigError, ManifestError
 from hookseg.slides.integrity import mpp_problem
 
 REQUIRED_COLUMNS = ("slide_id", "path", "stain", "scanner", "source", "split", "patient_id", "annotations")
@@ -62,7 +62,7 @@ class Manifest:
         unknown = [n for n in names if n not in SPLITS]
         if unknown or not names:
             msg = f"{option}: expected names from {list(SPLITS)}. Received: {','.join(names)!r}"
-            raise ManifestError(msg, path=self.path)
+            raise ConfigError(msg)  # the flag is wrong, not the manifest
         selected = self.split(*names)
         if not selected:
             present = sorted({r.split for r in self.records})

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from hookseg.errors import ManifestError
+from hookseg.errors import ConfigError
 
 
 def assign_patient_splits(
@@ -23,7 +23,7 @@ def assign_patient_splits(
     """
     if not fractions or any(f < 0 for f in fractions.values()) or sum(fractions.values()) <= 0:
         msg = f"split fractions must be non-negative with a positive sum. Received: {dict(fractions)}"
-        raise ManifestError(msg)
+        raise ConfigError(msg)  # the --train/--val/--test flags
     names = list(fractions)
     target = np.array([fractions[n] for n in names], dtype=float)
     target /= target.sum()

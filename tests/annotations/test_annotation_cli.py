@@ -75,7 +75,7 @@ def test_unknown_label_with_club_is_one_line_error(tmp_path, capsys):
     )
     code = main(["annotations", "convert", str(src), str(tmp_path / "out.xml"), "--club"])
     err = capsys.readouterr().err.strip()
-    assert code == 2
+    assert code == 1  # data error: an unknown label
     assert len(err.splitlines()) == 1
     assert "'Cartilage'" in err and str(src) in err and "classes.yaml" in err
     assert not (tmp_path / "out.xml").exists()

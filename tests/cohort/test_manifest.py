@@ -82,7 +82,7 @@ def test_cohort_check_cli(cohort_dir, capsys):
     assert "OK, 2 slides" in out
     assert "HER2 1" in out
     bad = write_manifest(cohort_dir / "bad.csv", [row("s1", mpp="")])
-    assert main(["cohort", "check", str(bad)]) == 2  # the PNG has no mpp: opening fails
+    assert main(["cohort", "check", str(bad)]) == 1  # data error: the PNG has no mpp: opening fails
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "s1" in err

@@ -59,7 +59,8 @@ def test_another_model_or_force_redoes_and_same_stems_do_not_collide(colour_mode
 
 def test_bad_model_is_one_line_error(tmp_path, capsys):
     slide, _ = banded_slide(tmp_path, "s", size=(512, 512), mpp=1.0)
-    assert main(["predict", str(slide), "--model", str(tmp_path / "none.keras"), "--out", str(tmp_path)]) == 2
+    # a missing model is bad data: exit 1 (2 is for usage)
+    assert main(["predict", str(slide), "--model", str(tmp_path / "none.keras"), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "none.keras" in err

@@ -118,7 +118,7 @@ def test_cli_reads_every_phase_from_params_and_stops_at_the_missing_model(capsys
                              "--model", str(tmp_path / "missing.keras"), "--manifest", "m.csv",
                              "--out", str(tmp_path / "out")])
         err = capsys.readouterr().err
-        assert code == 2
+        assert code == 1  # data error: the model
         assert err.startswith(f"hookseg pseudo-label: error: {tmp_path / 'missing.keras'}: model not found; ")
         assert err.count("\n") == 1
 

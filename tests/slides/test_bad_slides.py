@@ -55,7 +55,7 @@ def test_truncated_pyramid_data_fails_on_read(tmp_path):
 def test_cli_one_line_error_for_bad_file(tmp_path, capsys):
     path = tmp_path / "bad.tif"
     path.write_bytes(b"II*\x00garbage")
-    assert main(["info", str(path)]) == 2
+    assert main(["info", str(path)]) == 1  # data error
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert str(path) in err
