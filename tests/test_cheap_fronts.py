@@ -62,6 +62,14 @@ def finished_evaluation(cohort, tmp_path_factory) -> tuple[Path, Path]:
     write_label_raster(outputs.labels, labels, mpp=2.0)
     write_probability_tiffs(outputs.probability_parts(3), (np.eye(3, dtype=np.uint8) * 255)[labels], 2.0)
     outputs.summary.write_text(json.dumps({"slide_id": "t1"}))
+    # made by this model with the default settings: evaluate skips only such a prediction
+    from hookseg.cohort import read_manifest
+    from hookseg.infer.params import InferParams
+    from hookseg.infer.provenance import PROVENANCE, model_hashes, provenance
+
+    mpp = next(r.mpp for r in read_manifest(cohort) if r.slide_id == "t1")
+    made_by = provenance(model_hashes(model), InferParams.from_yaml(None), mpp)
+    (outputs.folder / PROVENANCE).write_text(json.dumps(made_by))
     return model, folder / "out"
 
 

@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
 
     for sid, _, _ in todo:  # outputs of another model or other settings are not "finished" any more
         (out / sid / PROVENANCE).unlink(missing_ok=True)
+        if args.force:  # nothing kept, not even the finished rows of a killed run (resumed otherwise)
+            for scratch in (out / sid).glob(".probabilities.npy*"):
+                scratch.unlink()
     bar = tqdm(total=len(todo), desc="slides", unit="slide", file=sys.stderr)
     _, failures = run_slides(predict_task, [j[0] for j in todo], task_args, workers=args.workers,
                              on_result=finished)

@@ -34,17 +34,32 @@ log = logging.getLogger(__name__)
 
 
 def predict_missing(model_path: Path, records, out: Path, params: InferParams, workers: int | None) -> list:
-    """Predict every record without a finished prediction; returns the failures."""
-    todo = [r for r in records if not SlideOutputs(out / r.slide_id).summary.exists()]
+    """Predict every record without a prediction this model made with these settings; returns the failures.
+
+    As ``hookseg predict`` does: a slide is skipped only when its ``provenance.json`` matches, so scoring
+    another model into the same folder redoes the slides instead of scoring the first model's outputs.
+    """
+    from hookseg.infer.provenance import PROVENANCE, is_current, model_hashes, provenance
+
+    model_hash = model_hashes(model_path)
+    made_by = {r.slide_id: provenance(model_hash, params, r.mpp) for r in records}
+    todo = [r for r in records if not is_current(out / r.slide_id, made_by[r.slide_id])]
     if not todo:
         return []
     from hookseg.infer.worker import predict_task
     from hookseg.parallel import run_slides
 
+    for r in todo:  # another model's outputs and counts are not this one's
+        (out / r.slide_id / PROVENANCE).unlink(missing_ok=True)
+        counts_path(out / r.slide_id).unlink(missing_ok=True)
+
+    def finished(item: str, result: object) -> None:
+        write_json(out / item / PROVENANCE, made_by[item])
+
     # absolute paths: a Ray worker on another node or with another working folder gets the same files
     args = [(str(model_path.resolve()), str(r.path.resolve()), r.slide_id, r.mpp, str(out.resolve()), params)
             for r in todo]
-    return run_slides(predict_task, [r.slide_id for r in todo], args, workers=workers)[1]
+    return run_slides(predict_task, [r.slide_id for r in todo], args, workers=workers, on_result=finished)[1]
 
 
 def evaluate(

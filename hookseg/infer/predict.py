@@ -8,6 +8,7 @@ with slide width, never with area.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ import numpy as np
 
 from hookseg.infer.params import InferParams
 from hookseg.infer.tiling import TileGrid, ramp_weights, tiles_with_tissue
+from hookseg.io import write_json
 from hookseg.model_meta import ModelMeta
 from hookseg.slides import tissue_mask
 from hookseg.slides.base import SlideReader
@@ -41,6 +43,7 @@ class ProbabilityMap:
     mpp: float
     shape: tuple[int, int, int]
     tiles: int
+    resumed_tiles: int = 0  # tiles a killed earlier run had finished and this one did not predict again
 
     def open(self) -> np.ndarray:
         return np.load(self.path, mmap_mode="r")
@@ -48,8 +51,15 @@ class ProbabilityMap:
 
 def predict_probabilities(
     model: Predictor, meta: ModelMeta, slide: SlideReader, out: Path, params: InferParams,
-    *, progress: Callable[[int, int], None] | None = None,
+    *, progress: Callable[[int, int], None] | None = None, resume_key: str | None = None,
 ) -> ProbabilityMap:
+    """Predict every tissue tile into ``out`` (a ``.npy`` memmap).
+
+    With ``resume_key`` (a digest of the model, settings and slide), every finished band of rows is recorded
+    in ``<out>.progress.json``; a run killed part-way and started again with the same key keeps those rows and
+    predicts only the tiles that touch the rest. It restarts at a batch boundary of the same tile list, so
+    every tile meets the model in the same batch as in an uninterrupted run: the result is the same bytes.
+    """
     fov = meta.fov
     mpp, size = fov.mpp, fov.size
     width = math.ceil(slide.dimensions[0] * slide.mpp / mpp)
@@ -59,13 +69,26 @@ def predict_probabilities(
     grid = TileGrid(width, height, size, overlap)
     tissue = tissue_mask(slide)
     tiles = tiles_with_tissue(grid, tissue.mask, tissue.mpp / mpp)
-    probs = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint8, shape=(height, width, classes))
-    probs[..., 0] = 255  # no tile (glass): background
-    probs[..., 1:] = 0
+    shape = (height, width, classes)
+    checkpoint = RowCheckpoint(out, resume_key, shape, len(tiles)) if resume_key else None
+    final_rows = checkpoint.finished_rows() if checkpoint else 0
+    if final_rows:
+        probs = np.load(out, mmap_mode="r+")
+        first = next((i for i, (_, y) in enumerate(tiles) if y + size > final_rows), len(tiles))
+        start = first - first % params.batch_size if final_rows < height else len(tiles)  # same batches
+        log.info("%s: resuming at row %d of %d (%d of %d tiles left)", out.parent.name, final_rows, height,
+                 len(tiles) - start, len(tiles))
+    else:
+        probs = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint8, shape=shape)
+        probs[..., 0] = 255  # no tile (glass): background
+        probs[..., 1:] = 0
+        start = 0
     weights = ramp_weights(size, overlap)
-    stripe = _Stripe(width, size, classes, probs)
-    done = 0
-    for batch_tiles, batch in _prefetched(slide, meta, tiles, params):
+    stripe = _Stripe(width, size, classes, probs, floor=final_rows,
+                     top=tiles[start][1] if start < len(tiles) else final_rows,
+                     on_final=checkpoint.record if checkpoint else None)
+    done = start
+    for batch_tiles, batch in _prefetched(slide, meta, tiles[start:], params):
         output = model.predict_on_batch(_padded(batch, params.batch_size))
         final = output["final"] if isinstance(output, dict) else output
         final = final[0] if isinstance(final, list) else final
@@ -77,7 +100,40 @@ def predict_probabilities(
             progress(done, len(tiles))
     stripe.flush_all()
     probs.flush()
-    return ProbabilityMap(out, mpp, (height, width, classes), len(tiles))
+    if checkpoint:
+        checkpoint.record(height)
+    return ProbabilityMap(out, mpp, shape, len(tiles), resumed_tiles=start)
+
+
+class RowCheckpoint:
+    """``<probabilities>.progress.json``: how many rows from the top of the memmap are final, and for what.
+
+    Written (atomically) only after the memmap is flushed, so the rows it counts are on disk. A record made
+    for another key, shape or tile count is ignored: that run starts from scratch.
+    """
+
+    def __init__(self, probabilities: Path, key: str, shape: tuple[int, int, int], tiles: int) -> None:
+        self.path = probabilities.with_name(probabilities.name + ".progress.json")
+        self.probabilities = probabilities
+        self.identity = {"key": key, "shape": list(shape), "tiles": tiles}
+
+    def finished_rows(self) -> int:
+        """Rows a previous run finished, or 0 (also when the memmap or the record is missing or stale)."""
+        try:
+            state = json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return 0
+        if not self.probabilities.exists() or {k: state.get(k) for k in self.identity} != self.identity:
+            return 0
+        return int(state.get("finished_rows", 0))
+
+    def record(self, rows: int, probs: np.ndarray | None = None) -> None:
+        if probs is not None:
+            probs.flush()
+        write_json(self.path, {**self.identity, "finished_rows": int(rows)})
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def _prefetched(
@@ -122,9 +178,12 @@ def _read_batch(slide: SlideReader, meta: ModelMeta, tiles: list[tuple[int, int]
 class _Stripe:
     """Blending accumulator for the rows that later tiles can still touch."""
 
-    def __init__(self, width: int, size: int, classes: int, out: np.ndarray) -> None:
+    def __init__(self, width: int, size: int, classes: int, out: np.ndarray, *, top: int = 0, floor: int = 0,
+                 on_final: Callable[[int, np.ndarray], None] | None = None) -> None:
         self.out = out
-        self.top = 0
+        self.top = top
+        self.floor = floor  # rows above it are final on disk already (a resumed run): never rewritten
+        self.on_final = on_final
         self.acc = np.zeros((2 * size, width, classes), np.float32)
         self.weight = np.zeros((2 * size, width), np.float32)
         self.size = size
@@ -154,6 +213,8 @@ class _Stripe:
         self.acc[-rows:] = 0
         self.weight[-rows:] = 0
         self.top = y
+        if self.on_final is not None and y > self.floor:
+            self.on_final(y, self.out)
 
     def flush_all(self) -> None:
         self._write(self.acc.shape[0])
@@ -161,12 +222,13 @@ class _Stripe:
     def _write(self, rows: int) -> None:
         height = self.out.shape[0]
         rows = min(rows, height - self.top)
-        if rows <= 0:
+        skip = min(max(0, self.floor - self.top), max(rows, 0))  # final already: partial sums here
+        if rows - skip <= 0:
             return
-        weight = self.weight[:rows]
+        weight = self.weight[skip:rows]
         covered = weight > 0
         if not covered.any():
             return
-        blended = self.acc[:rows] / np.maximum(weight, 1e-12)[..., None]
-        target = self.out[self.top : self.top + rows]
+        blended = self.acc[skip:rows] / np.maximum(weight, 1e-12)[..., None]
+        target = self.out[self.top + skip : self.top + rows]
         target[covered] = np.clip(np.rint(blended[covered] * 255), 0, 255).astype(np.uint8)

@@ -16,7 +16,7 @@ import numpy as np
 from hookseg.infer.outputs import SlideOutputs
 from hookseg.infer.params import InferParams
 from hookseg.infer.postprocess import clean_regions, coarse_probabilities, labels_from_probs
-from hookseg.infer.predict import Predictor, predict_probabilities
+from hookseg.infer.predict import Predictor, RowCheckpoint, predict_probabilities
 from hookseg.infer.writers import write_overlay_png, write_probability_tiffs, write_regions_geojson
 from hookseg.io import write_json
 from hookseg.model_meta import ModelMeta
@@ -31,9 +31,12 @@ log = logging.getLogger(__name__)
 def predict_slide(
     model: Predictor, meta: ModelMeta, slide_path: str | Path, out_dir: str | Path, params: InferParams,
     *, slide_id: str | None = None, mpp: float | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, resume_key: str | None = None,
 ) -> dict[str, Any]:
     """Predict one slide into ``out_dir/<slide_id>/``; returns (and writes) its summary.
+
+    With ``resume_key``, a run killed while predicting continues from the tile rows it had finished
+    (``predict_probabilities``); scratch probabilities and progress record go once it is done.
 
     Class names, colours and regions follow the class map saved in the model (``meta.class_map``).
     """
@@ -45,7 +48,8 @@ def predict_slide(
     outputs.folder.mkdir(parents=True, exist_ok=True)
     scratch = outputs.folder / ".probabilities.npy"
     with open_slide(slide_path, mpp=mpp) as slide:
-        pmap = predict_probabilities(model, meta, slide, scratch, params, progress=progress)
+        pmap = predict_probabilities(model, meta, slide, scratch, params, progress=progress,
+                                     resume_key=resume_key)
         probs = pmap.open()
         out_mpp = pmap.mpp
         factor = max(1, round(params.postprocess_mpp / out_mpp))
@@ -74,6 +78,7 @@ def predict_slide(
         crop = coarse_labels[int(b.y / s / factor) : int(np.ceil((b.y + b.height) / s / factor)),
                              int(b.x / s / factor) : int(np.ceil((b.x + b.width) / s / factor))]
         write_overlay_png(outputs.overlay, thumbnail, crop, class_map.colors)
+    RowCheckpoint(scratch, "", pmap.shape, pmap.tiles).remove()
     scratch.unlink(missing_ok=True)  # POSIX: the read-only mapping of `probs` stays valid until it is freed
     pixel_mm2 = (out_mpp / 1000.0) ** 2
     area = {name: float(counts[i] * pixel_mm2) for i, name in enumerate(meta.class_names)}
@@ -82,6 +87,7 @@ def predict_slide(
         "slide": str(slide_path),
         "mpp": out_mpp,
         "tiles": pmap.tiles,
+        "tiles_resumed": pmap.resumed_tiles,
         "area_mm2": area,
         **_tumour_fraction(area, meta.class_names),
         "regions": regions,

@@ -86,3 +86,29 @@ def test_each_split_is_its_own_cohort(colour_model, tmp_path, capsys):
     assert "val: 1 slides, mean IoU" in capsys.readouterr().out
     assert read_slides(out / "slides.json").cohorts == ("val",)
     assert "## val (1 slides)" in (out / "report.md").read_text()
+
+
+def test_another_model_into_the_same_folder_is_predicted_again(colour_model, tmp_path):
+    """Finished predictions are reused only for the model (and settings) that made them."""
+    from dataclasses import replace
+
+    from hookseg.infer.provenance import model_hashes
+    from hookseg.model_io import save_model
+
+    model, meta, first = colour_model
+    second = save_model(model, tmp_path / "second.keras", replace(meta, stage="another"))
+    manifest = banded_cohort(tmp_path / "cohort", {"t1": "test"}, size=(512, 512))
+    out = tmp_path / "eval"
+
+    def evaluate(path) -> dict:
+        assert main(["evaluate", "--model", str(path), "--manifest", str(manifest), "--split", "test",
+                     "--out", str(out), "--workers", "0", "--no-mlflow"]) == 0
+        return json.loads((out / "predictions" / "t1" / "provenance.json").read_text())
+
+    made_by_first = evaluate(first)
+    assert made_by_first["model_sha256"] == model_hashes(first)["model_sha256"]
+    summary = out / "predictions" / "t1" / "summary.json"
+    finished_at = summary.stat().st_mtime_ns
+    assert evaluate(first) == made_by_first and summary.stat().st_mtime_ns == finished_at  # reused
+    assert evaluate(second)["model_sha256"] == model_hashes(second)["model_sha256"]
+    assert summary.stat().st_mtime_ns != finished_at  # predicted again, not scored from the first model's

@@ -1,8 +1,12 @@
 """``kill -9`` in the middle of ``hookseg predict``, then a rerun: the same label raster byte for byte, and
-no temporary left behind. The kill comes when a temporary output exists on disk (observed, not timed)."""
+no temporary left behind. The kill comes when a temporary output exists on disk, or once a band of tile rows
+is recorded as final (observed, not timed); in that case the rerun predicts only the rest."""
 
 from __future__ import annotations
 
+import json
+import signal
+import time
 from pathlib import Path
 
 from tests.factories import banded_slide
@@ -25,3 +29,32 @@ def test_kill_9_while_writing_then_rerun_gives_the_same_labels(colour_model, tmp
     assert not temporaries(out)
     for name in ("labels.tiff", "regions.geojson"):
         assert (out / "s" / name).read_bytes() == (clean / "s" / name).read_bytes(), name
+
+
+def test_kill_9_mid_slide_then_rerun_resumes_from_finished_rows(colour_model, tmp_path):
+    model = colour_model[2]
+    slide, _ = banded_slide(tmp_path, "s", size=(1536, 1536), mpp=1.0)
+    clean = tmp_path / "clean"
+    assert _predict(slide, model, clean).wait(timeout=300) == 0
+    out = tmp_path / "killed"
+    progress = out / "s" / ".probabilities.npy.progress.json"
+    process = _predict(slide, model, out)
+    while process.poll() is None and _finished_rows(progress) < 384:  # of 768: past the first tiles' reach
+        time.sleep(0.005)  # polling for the event (half the rows recorded as final), not a timed guess
+    assert process.poll() is None, "the slide finished before half its rows were recorded"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert _predict(slide, model, out).wait(timeout=300) == 0
+    summary = json.loads((out / "s" / "summary.json").read_text())
+    assert 0 < summary["tiles_resumed"] < summary["tiles"]
+    assert not progress.exists() and not (out / "s" / ".probabilities.npy").exists()
+    assert not temporaries(out)
+    for name in ("labels.tiff", "regions.geojson"):
+        assert (out / "s" / name).read_bytes() == (clean / "s" / name).read_bytes(), name
+
+
+def _finished_rows(progress: Path) -> int:
+    try:
+        return json.loads(progress.read_text())["finished_rows"]
+    except (FileNotFoundError, json.JSONDecodeError):  # not yet written (it is replaced atomically)
+        return 0
