@@ -7,8 +7,10 @@ probability, and chooses per-class thresholds (``pseudo_label.calibrate``, writt
 instead of predicting them again.
 
 A slide whose labels exist (its summary JSON is written last) is skipped, so a rerun resumes; so is pass 1
-when ``calibration.json`` holds the same options. A slide that fails after retries is reported in
-``failures.json`` and left out; the other slides' labels are kept and the phase goes on.
+when ``calibration.json`` holds the same options. Both only while ``provenance.json`` (the model's hash,
+the options, the splits) is the same: labels another model or other options made are removed first. A
+slide that fails after retries is reported in ``failures.json`` and left out; the other slides' labels are
+kept and the phase goes on.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from hookseg.cohort import Manifest
-from hookseg.cohort.labels import write_folder_class_map
+from hookseg.cohort.labels import CLASS_MAP_FILE, write_folder_class_map
+from hookseg.infer.provenance import PROVENANCE, model_hashes
 from hookseg.io import write_json
 from hookseg.model_meta import read_meta
 from hookseg.parallel import TaskFailure
@@ -90,6 +93,8 @@ def label_cohort(
     out_dir.mkdir(parents=True, exist_ok=True)
     class_map = read_meta(model_path).class_map
     write_folder_class_map(out_dir, class_map)  # the next stage trains with it
+    made_by = {**model_hashes(model_path), "options": asdict(options), "splits": list(splits)}
+    _forget_other_runs(out_dir, made_by)
     records = manifest.split(*splits)
     rasters = {r.slide_id: out_dir / f"{r.slide_id}.tiff" for r in records}
     todo = [r for r in records if not rasters[r.slide_id].with_suffix(".json").exists()]
@@ -105,6 +110,24 @@ def label_cohort(
     done = {sid: path for sid, path in rasters.items() if sid not in failed and path.exists()}
     log.info("%d slides labelled, %d failed", len(done), len(failures))
     return done, failures
+
+
+def _forget_other_runs(out_dir: Path, made_by: dict[str, Any]) -> None:
+    """Remove the labels, summaries and calibration that another model or other options left in ``out_dir``,
+    then record ``made_by``: a rerun resumes only its own work."""
+    recorded_path = out_dir / PROVENANCE
+    try:
+        recorded = json.loads(recorded_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        recorded = None
+    if recorded != made_by:
+        stale = [*out_dir.glob("*.tiff"), *out_dir.glob("*.json"), *out_dir.glob(".*.npy*")]
+        for path in stale:
+            if path.name != CLASS_MAP_FILE:
+                path.unlink(missing_ok=True)
+        if stale:
+            log.info("%s: labels of another model or other options removed", out_dir)
+    write_json(recorded_path, made_by)
 
 
 def calibrate(

@@ -122,3 +122,29 @@ def test_calibrated_cohort_labels_only_classes_that_reach_the_target_and_predict
     with open_labels(plain["a"]) as raster:
         assert (read_labels(raster, (0, 0), raster.dimensions, raster.mpp) == 2).any()
     assert not (tmp_path / "plain" / "calibration.json").exists()
+
+
+def test_labels_of_another_model_are_made_again_not_resumed(colour_model, tmp_path):
+    """A rerun resumes only the labels its own model and options made (``provenance.json``)."""
+    from dataclasses import replace
+
+    from hookseg.cohort import read_manifest
+    from hookseg.infer.provenance import model_hashes
+    from hookseg.model_io import save_model
+    from pseudo_label.runner import label_cohort
+
+    model, meta, first = colour_model
+    second = save_model(model, tmp_path / "second.keras", replace(meta, stage="another"))
+    manifest = read_manifest(_annotated_val_cohort(tmp_path / "cohort"))
+    out = tmp_path / "out"
+    done, _ = label_cohort(first, manifest, 0.6, out, workers=0)
+    summary = done["a"].with_suffix(".json")
+    made = summary.stat().st_mtime_ns
+    assert label_cohort(first, manifest, 0.6, out, workers=0)[0] == done
+    assert summary.stat().st_mtime_ns == made  # resumed: nothing labelled again
+    label_cohort(second, manifest, 0.6, out, workers=0)
+    assert summary.stat().st_mtime_ns != made  # another model: labelled again
+    recorded = json.loads((out / "provenance.json").read_text())
+    assert recorded["model_sha256"] == model_hashes(second)["model_sha256"]
+    label_cohort(second, manifest, 0.7, out, workers=0)  # other options: labelled again too
+    assert json.loads(summary.read_text())["threshold"] == 0.7
