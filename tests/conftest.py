@@ -93,3 +93,28 @@ def colour_model(tmp_path_factory):
     meta = ModelMeta(FieldOfView(size=64, mpp=2.0, context_size=64, context_mpp=8.0), stage="test")
     path = save_model(model, tmp_path_factory.mktemp("models") / "colour.keras", meta)
     return model, meta, path
+
+
+@pytest.fixture(scope="session")
+def munet_and_onnx(tmp_path_factory):
+    """(model, .keras, ONNX export folder) of a seeded B0 m-UNet with a sharpened head (its labels vary over
+    a slide, as a trained model's do), 64 px at 4 / 8 um/px; exported once per session (30 s each)."""
+    import keras
+
+    from hookseg.annotations import ClassMap
+    from hookseg.cli import main
+    from hookseg.model import create_model
+    from hookseg.model_io import ModelMeta, save_model
+    from hookseg.model_meta import FieldOfView
+
+    keras.utils.set_random_seed(7)
+    folder = tmp_path_factory.mktemp("munet_onnx")
+    model = create_model("munet", encoder="b0", input_size=64, context_ratio=2)
+    head = model.get_layer("final_logits")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 30, bias])
+    fov = FieldOfView(size=64, mpp=4.0, context_size=64, context_mpp=8.0)
+    path = save_model(model, folder / "m.keras", ModelMeta(fov, ClassMap.default(), stage="test"))
+    export = folder / "m-onnx"
+    assert main(["export", "--model", str(path), "--format", "onnx", "--out", str(export)]) == 0
+    return model, path, export

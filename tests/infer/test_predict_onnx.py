@@ -16,9 +16,7 @@ import pytest
 import tifffile
 import yaml
 
-from hookseg.annotations import ClassMap
 from hookseg.cli import main
-from hookseg.model_meta import FieldOfView
 
 REPO = Path(__file__).resolve().parents[2]
 # hookseg predict in a fresh interpreter, failing if a backend was imported on the way.
@@ -33,24 +31,9 @@ sys.exit(code)
 
 
 @pytest.fixture(scope="module")
-def keras_and_onnx(tmp_path_factory) -> tuple[Path, Path]:
-    """A B0 m-UNet (random weights, seeded) as .keras and as its ONNX export; coarse fields of view keep the
-    slide at 35 tiles."""
-    import keras
-
-    from hookseg.model import create_model
-    from hookseg.model_io import ModelMeta, save_model
-
-    keras.utils.set_random_seed(7)
-    folder = tmp_path_factory.mktemp("onnx_predict")
-    model = create_model("munet", encoder="b0", input_size=64, context_ratio=2)
-    head = model.get_layer("final_logits")  # sharper logits, as a trained model's: labels vary over the slide
-    kernel, bias = head.get_weights()
-    head.set_weights([kernel * 30, bias])
-    fov = FieldOfView(size=64, mpp=4.0, context_size=64, context_mpp=8.0)
-    path = save_model(model, folder / "m.keras", ModelMeta(fov, ClassMap.default(), stage="test"))
-    export = folder / "m-onnx"
-    assert main(["export", "--model", str(path), "--format", "onnx", "--out", str(export)]) == 0
+def keras_and_onnx(munet_and_onnx) -> tuple[Path, Path]:
+    """The session's m-UNet as .keras and as its ONNX export (64 px at 4 / 8 um/px: the slide is 35 tiles)."""
+    _, path, export = munet_and_onnx
     return path, export
 
 

@@ -30,20 +30,30 @@ def _tiles(slide_path, mpp: float, count: int = 3) -> np.ndarray:
 
 
 @pytest.fixture(scope="module", params=["munet", "unet"])
-def saved(request, tmp_path_factory, sample_svs_jpeg) -> tuple[Any, Path, dict[str, np.ndarray]]:
-    """(Keras model, its .keras file, 3 real tiles per input) per architecture, built once per module."""
-    arch = request.param
-    if arch == "munet":
-        model = create_model("munet", encoder="b0", input_size=SIZE, context_ratio=2)
-        fov = FieldOfView(size=SIZE, mpp=2.0, context_size=SIZE, context_mpp=4.0)
-        x = {"target": _tiles(sample_svs_jpeg, 2.0), "context": _tiles(sample_svs_jpeg, 4.0)}
-    else:
-        model = create_model("unet", encoder="b0", input_size=SIZE)
-        fov = FieldOfView(size=SIZE, mpp=2.0, context_size=SIZE, context_mpp=None)
-        x = {"target": _tiles(sample_svs_jpeg, 2.0)}
-    folder = tmp_path_factory.mktemp(arch)
-    path = save_model(model, folder / f"{arch}.keras", ModelMeta(fov, ClassMap.default(), stage="test"))
-    return model, path, x
+def saved(request, tmp_path_factory, sample_svs_jpeg, munet_and_onnx) -> tuple[Any, Path, dict]:
+    """(Keras model, its .keras file, 3 real tiles per input) per architecture; the m-UNet is the session's
+    (``munet_and_onnx``: its ONNX export is made once and shared with the prediction test)."""
+    if request.param == "munet":
+        model, path, _ = munet_and_onnx
+        fov = read_meta(path).fov
+        x = {"target": _tiles(sample_svs_jpeg, fov.mpp), "context": _tiles(sample_svs_jpeg, fov.context_mpp)}
+        return model, path, x
+    model = create_model("unet", encoder="b0", input_size=SIZE)
+    fov = FieldOfView(size=SIZE, mpp=2.0, context_size=SIZE, context_mpp=None)
+    path = save_model(model, tmp_path_factory.mktemp("unet") / "unet.keras",
+                      ModelMeta(fov, ClassMap.default(), stage="test"))
+    return model, path, {"target": _tiles(sample_svs_jpeg, 2.0)}
+
+
+@pytest.fixture(scope="module")
+def onnx_export(saved, munet_and_onnx, tmp_path_factory) -> Path:
+    """The ONNX export of ``saved``'s model: the session's for the m-UNet, made by the CLI here otherwise."""
+    model, path, _ = saved
+    if path == munet_and_onnx[1]:
+        return munet_and_onnx[2]
+    out = tmp_path_factory.mktemp("onnx") / "export"
+    assert main(["export", "--model", str(path), "--format", "onnx", "--out", str(out)]) == 0
+    return out
 
 
 def test_savedmodel_matches_keras_on_real_tiles(saved, tmp_path, capsys):
@@ -67,19 +77,19 @@ def test_savedmodel_matches_keras_on_real_tiles(saved, tmp_path, capsys):
     inputs = {i["name"]: i for i in sidecar["inputs"]}
     assert set(inputs) == set(x)
     assert {k: inputs["target"][k] for k in ("mpp", "value_range", "channel_order", "shape")} == \
-        {"mpp": 2.0, "value_range": [0.0, 255.0], "channel_order": "RGB", "shape": ["batch", SIZE, SIZE, 3]}
-    assert "context" not in inputs or inputs["context"]["mpp"] == 4.0
+        {"mpp": read_meta(path).fov.mpp, "value_range": [0.0, 255.0], "channel_order": "RGB",
+         "shape": ["batch", SIZE, SIZE, 3]}
+    assert "context" not in inputs or inputs["context"]["mpp"] == read_meta(path).fov.context_mpp
     assert [c["name"] for c in sidecar["classes"]] == list(ClassMap.default().names)
     assert sidecar["ignore_id"] == ClassMap.default().ignore_id
     assert str(out) in capsys.readouterr().out
 
 
-def test_onnx_matches_keras_on_real_tiles_with_a_dynamic_batch(saved, tmp_path, capsys):
+def test_onnx_matches_keras_on_real_tiles_with_a_dynamic_batch(saved, onnx_export):
     import onnxruntime as ort
 
     model, path, x = saved
-    out = tmp_path / "export"
-    assert main(["export", "--model", str(path), "--format", "onnx", "--out", str(out)]) == 0
+    out = onnx_export
     sidecar = json.loads((out / "hookseg-export.json").read_text())
     assert (sidecar["format"], sidecar["file"]) == ("onnx", "model.onnx")
     assert sorted(p.name for p in out.iterdir()) == ["hookseg-export.json", "model.onnx"]
@@ -103,4 +113,3 @@ def test_onnx_matches_keras_on_real_tiles_with_a_dynamic_batch(saved, tmp_path, 
     exported, original = read_meta(out), read_meta(path)  # the folder reads back like its .keras file
     assert (exported.fov, exported.stage) == (original.fov, original.stage)
     assert exported.class_map.to_dict() == original.class_map.to_dict()
-    assert str(out) in capsys.readouterr().out
