@@ -71,7 +71,7 @@ def predict_slide(
         write_label_raster(outputs.labels, labels_of, size=(width, height), mpp=out_mpp)
         write_probability_tiffs(outputs.probability_parts(len(meta.class_names)), probs, out_mpp)
         regions = write_regions_geojson(outputs.regions, coarse_labels, out_mpp * factor / slide.mpp,
-                                        class_map, params.simplify_um / (out_mpp * factor))
+                                        class_map, params.simplify_um / (out_mpp * factor), slide.dimensions)
         thumbnail, _ = slide.thumbnail(params.overlay_size)
         b = slide.bounds
         s = out_mpp / slide.mpp

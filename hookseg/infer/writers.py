@@ -43,8 +43,12 @@ def write_probability_tiffs(paths: Sequence[Path], probs: np.ndarray, mpp: float
 
 
 def write_regions_geojson(path: Path, labels: np.ndarray, scale: float, class_map,
-                          simplify_px: float) -> int:
-    """Class regions (polygons with holes) in level-0 pixels; ``scale`` = level-0 px per label px."""
+                          simplify_px: float, extent: tuple[int, int] | None = None) -> int:
+    """Class regions (polygons with holes) in level-0 pixels; ``scale`` = level-0 px per label px.
+
+    ``extent`` (the slide's level-0 width, height) clips them: the label grid's last cell can reach past the
+    slide's edge, and a polygon outside the image confuses viewers.
+    """
     from hookseg.annotations import Annotation, AnnotationSet, write_annotations
     from hookseg.annotations.label_mask import vectorize
 
@@ -56,6 +60,8 @@ def write_regions_geojson(path: Path, labels: np.ndarray, scale: float, class_ma
         if simplify_px > 0:
             geometry = shapely.make_valid(geometry.simplify(simplify_px, preserve_topology=True))
         geometry = shapely.affinity.scale(geometry, xfact=scale, yfact=scale, origin=(0, 0))
+        if extent is not None:
+            geometry = geometry.intersection(shapely.box(0, 0, *extent))
         parts = [g for g in shapely.get_parts(geometry) if g.geom_type == "Polygon" and not g.is_empty]
         if parts:
             geometry = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)

@@ -95,3 +95,16 @@ def test_outputs_are_aligned_and_qupath_ready(colour_model, slide_path, tmp_path
     assert summary["tumour_fraction_of_non_background"] == pytest.approx(0.5, abs=0.03)
     assert (folder / "overlay.png").stat().st_size > 0
     assert not (folder / ".probabilities.npy").exists()
+
+
+def test_regions_stay_inside_a_slide_the_label_grid_overhangs(colour_model, tmp_path):
+    """1530 x 1018 px at 1 um/px on a 4 um post-processing grid: the last cells reach past the edge."""
+    model, meta, _ = colour_model
+    path, _ = banded_slide(tmp_path, "odd", size=(1530, 1018), mpp=1.0)
+    params = replace(InferParams.load(), postprocess_mpp=4.0, simplify_um=0.0)
+    predict_slide(model, meta, path, tmp_path / "out", params, slide_id="odd")
+    regions = read_annotations(tmp_path / "out" / "odd" / "regions.geojson")
+    assert regions.labels()
+    for annotation in regions:
+        x0, y0, x1, y1 = annotation.geometry.bounds
+        assert x0 >= 0 and y0 >= 0 and x1 <= 1530 and y1 <= 1018, annotation.geometry.bounds
