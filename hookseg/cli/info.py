@@ -11,7 +11,8 @@ from hookseg.cli.options import mpp_arg
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("info", help="describe a slide: backend, vendor, levels, mpp, bounds")
     parser.add_argument("slide", nargs="+", help="slide file(s)")
-    parser.add_argument("--mpp", type=mpp_arg, default=None, help="microns per pixel when the file has none")
+    parser.add_argument("--mpp", type=mpp_arg, default=None,
+                        help="microns per pixel: when the file has none, or to override its metadata")
     parser.add_argument("--json", action="store_true", help="print JSON (one object, or a list for many)")
     parser.set_defaults(func=run)
 
