@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--manifest", default=None, help="predict the slides of a manifest instead")
     parser.add_argument("--split", default=None, help="with --manifest: only this split (e.g. new_domain)")
     parser.add_argument("--mpp", type=mpp_arg, default=None,
-                        help="microns per pixel of every slide given: for slides that lack it, or to override "
-                             "wrong metadata (a warning says when it differs by more than 5%%)")
+                        help="microns per pixel of every slide given: for slides that lack it, or to "
+                             "override wrong metadata (a warning says when it differs by more than 5%%)")
     parser.add_argument("--config", default=None, help="prediction settings (default configs/infer.yaml)")
     parser.add_argument("--force", action="store_true",
                         help="redo every slide (default: skip slides finished by this model and settings)")
