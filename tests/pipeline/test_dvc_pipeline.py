@@ -33,12 +33,11 @@ def project(tmp_path_factory):
     params["train_base"]["epochs"] = 1
     params["controls"]["steps_epochs"] = 2
     params["stylegan"].update({"profile": "smoke", "steps": 4})
-    # Three phases keep the suite short (the lineage and the manual control each train every phase): p1 and
-    # p2 as in params.yaml, p3 with the last phase's settings (the StyleGAN bank, pixel weights), shipped.
+    # Two phases keep the suite short (the lineage and the manual control each train every phase): p1 as in
+    # params.yaml, then p2 with the last phase's settings (the StyleGAN bank, pixel weights), shipped.
     repo = params["phases"]
-    params["phases"] = {"p1": repo["p1"], "p2": repo["p2"], "p3": {**repo[params["final"]], "prev": "p2",
-                                                                   "init": "p2"}}
-    params["final"] = "p3"
+    params["phases"] = {"p1": repo["p1"], "p2": {**repo[params["final"]], "prev": "p1", "init": "p1"}}
+    params["final"] = "p2"
     for phase in params["phases"].values():
         phase["epochs"] = 1
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -61,19 +60,19 @@ def dvc(root, env, *args):
 def test_every_stage_ran_and_the_phase_table_exists(project):
     root, _, result = project
     table = json.loads((root / "metrics" / "phases.json").read_text())
-    assert list(table) == ["base", "p1", "p2", "p3", "control_steps", "control_manual"]
+    assert list(table) == ["base", "p1", "p2", "control_steps", "control_manual"]
     for model in table.values():
         assert set(model) == {"test", "new_domain"}
         assert 0.0 <= model["test"]["mean_iou"] <= 1.0
     text = (root / "metrics" / "phases.md").read_text()
-    assert "| p3 | new_domain |" in text
-    assert "| control_manual | test |" in text and "p3 against the controls" in text
+    assert "| p2 | new_domain |" in text
+    assert "| control_manual | test |" in text and "p2 against the controls" in text
     for control in ("control_steps", "control_manual"):
-        assert table["p3"]["test"][f"vs_{control}"]["slides"] == table["p3"]["test"]["slides"]
-    # the steps control's budget is printed beside the lineage's: smoke base 1 epoch, 3 phases x 1 epoch
+        assert table["p2"]["test"][f"vs_{control}"]["slides"] == table["p2"]["test"]["slides"]
+    # the steps control's budget is printed beside the lineage's: smoke base 1 epoch, 2 phases x 1 epoch
     smoke = yaml.safe_load((root / "configs" / "smoke.yaml").read_text())
     base, master = (smoke[s]["train"]["steps_per_epoch"] for s in ("base", "master"))
-    assert f"Optimiser steps: lineage {base + 3 * master} " in text
+    assert f"Optimiser steps: lineage {base + 2 * master} " in text
     assert f"control_steps {2 * base}." in text
     assert json.loads((root / "metrics" / "control_steps.json").read_text())["epochs"] == 2
     manual = json.loads((root / "metrics" / "manual" / "p1.json").read_text())
@@ -91,7 +90,7 @@ def test_the_last_phase_draws_from_the_stylegan_stage_bank(project):
     meta = json.loads((root / "stylegan" / "generator" / "stylegan.json").read_text())
     assert meta["targets"] == ["scanner=C"]
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
-    for phase, uses_bank in {"p1": False, "p2": False, "p3": True}.items():
+    for phase, uses_bank in {"p1": False, "p2": True}.items():
         deps = {d["path"] for d in lock[f"train@{phase}"]["deps"]}
         assert ("stylegan/bank.json" in deps) is uses_bank, (phase, deps)
     # the generator really ran inside the phase's loader (the `gan` slot fired at least once)
@@ -105,16 +104,16 @@ def test_rerun_is_a_no_op_and_a_phase_change_reruns_only_its_descendants(project
     assert "up to date" in status.stdout
     text = (root / "params.yaml").read_text()
     params = yaml.safe_load(text)
-    params["phases"]["p3"]["threshold"] = 0.45
+    params["phases"]["p2"]["threshold"] = 0.45
     try:
         (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         changed = dvc(root, env, "status", "--json")
     finally:
         (root / "params.yaml").write_text(text)
     assert changed.returncode == 0
-    # Only the stage that reads the threshold is stale (not phases 1-2, not train@p3: its keys are the same),
+    # Only the stage that reads the threshold is stale (not phase 1, not train@p2: its keys are the same),
     # and report, which reads the phase list from `phases`; `dvc repro` reruns them and what they change.
-    assert set(json.loads(changed.stdout)) == {"pseudo@p3", "report"}
+    assert set(json.loads(changed.stdout)) == {"pseudo@p2", "report"}
 
 
 def test_metrics_and_plots_show(project):
@@ -137,11 +136,11 @@ def test_mlflow_has_a_parent_run_with_a_child_per_stage(project):
     assert len(parents) == 1
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     stages = {r.data.tags["stage"] for r in children}
-    assert {"stylegan", "base", "p1", "p3", "evaluate-base", "evaluate-p3", "report"} <= stages
-    assert {"control-steps", "manual-p1", "manual-p3", "evaluate-control_manual"} <= stages
-    p3 = next(r for r in children if r.data.tags["stage"] == "p3")
-    assert p3.data.params["train.style_bank"] == "stylegan/bank.json"
-    evaluation = next(r for r in children if r.data.tags["stage"] == "evaluate-p3")
+    assert {"stylegan", "base", "p1", "p2", "evaluate-base", "evaluate-p2", "report"} <= stages
+    assert {"control-steps", "manual-p1", "manual-p2", "evaluate-control_manual"} <= stages
+    last = next(r for r in children if r.data.tags["stage"] == "p2")
+    assert last.data.params["train.style_bank"] == "stylegan/bank.json"
+    evaluation = next(r for r in children if r.data.tags["stage"] == "evaluate-p2")
     assert any(k.startswith("iou.tumour.test.stain.") for k in evaluation.data.metrics)
     assert "mean_iou.new_domain" in evaluation.data.metrics
 
@@ -159,7 +158,7 @@ def test_a_code_edit_makes_the_stages_that_import_it_stale(project):
         stale = set(json.loads(changed.stdout))
     finally:
         losses.write_text(source)
-    phases = ["p1", "p2", "p3"]
+    phases = ["p1", "p2"]
     assert {"train_base", *(f"train@{p}" for p in phases), *(f"evaluate@{p}" for p in phases)} <= stale
     assert not {"cohort", "stylegan", "report"} & stale
 
