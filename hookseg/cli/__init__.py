@@ -24,6 +24,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.demo_cohort": ("demo-cohort",),
     "hookseg.cli.augment": ("augment", "augment-gallery"),
     "hookseg.cli.train": ("train",),
+    "hookseg.cli.distill": ("distill",),
     "hookseg.cli.predict": ("predict",),
     "hookseg.cli.export": ("export",),
     "hookseg.cli.evaluate": ("evaluate",),

@@ -26,7 +26,35 @@ from hookseg.slides.base import SlideReader
 Augment = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
-class PatchDataset(keras.utils.PyDataset):
+class SeededBatches(keras.utils.PyDataset):
+    """A fixed number of batches per epoch, batch ``b`` of epoch ``e`` drawn from ``rng([seed, e, b])``: a
+    resumed epoch (``set_epoch``) draws the interrupted run's batches. Open slide readers are per process."""
+
+    steps: int
+    epoch: int
+    _readers: dict
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_readers"] = {}  # file handles do not cross processes; each worker opens its own
+        return state
+
+    @property
+    def num_batches(self) -> int:
+        return self.steps
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
+    def set_epoch(self, epoch: int) -> None:
+        """Resume support: batches of a resumed epoch equal those of the interrupted run."""
+        self.epoch = epoch
+
+
+class PatchDataset(SeededBatches):
     def __init__(
         self,
         index: pd.DataFrame,
@@ -55,25 +83,6 @@ class PatchDataset(keras.utils.PyDataset):
         self.augment = augment
         self.sampler = BalancedSampler(self.index, ratios or {1: 2, 0: 1, 2: 1})
         self._readers: dict[str, tuple[SlideReader, SlideReader]] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_readers"] = {}  # file handles do not cross processes; each worker opens its own
-        return state
-
-    @property
-    def num_batches(self) -> int:
-        return self.steps
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-
-    def set_epoch(self, epoch: int) -> None:
-        """Resume support: batches of a resumed epoch equal those of the interrupted run."""
-        self.epoch = epoch
 
     def __getitem__(self, batch: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         rng = np.random.default_rng([self.seed, self.epoch, batch])
