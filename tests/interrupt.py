@@ -25,8 +25,12 @@ def temporaries(out: Path) -> list[Path]:
 
 
 def kill_once_a_temporary_exists(process: subprocess.Popen, out: Path) -> None:
-    """SIGKILL ``process`` when a temporary appears under ``out``; fails if none did or none is left."""
-    while process.poll() is None and not temporaries(out):
+    """SIGKILL ``process`` when a temporary output appears under ``out``; fails if none did or none is left.
+
+    JSON records (progress, summaries) are written in a blink and renamed: waiting for one would kill after
+    the rename. The event is a raster or pyramid temporary, which lives while the output is written.
+    """
+    while process.poll() is None and not [p for p in temporaries(out) if not p.name.endswith(".tmp.json")]:
         time.sleep(0.005)  # polling for the event (a temporary output exists), not a timed guess
     assert process.poll() is None, "the run finished before any temporary appeared"
     process.send_signal(signal.SIGKILL)
