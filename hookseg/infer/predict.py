@@ -113,7 +113,7 @@ class RowCheckpoint:
     """
 
     def __init__(self, probabilities: Path, key: str, shape: tuple[int, int, int], tiles: int) -> None:
-        self.path = probabilities.with_name(probabilities.name + ".progress.json")
+        self.path = self.path_of(probabilities)
         self.probabilities = probabilities
         self.identity = {"key": key, "shape": list(shape), "tiles": tiles}
 
@@ -132,8 +132,9 @@ class RowCheckpoint:
             probs.flush()
         write_json(self.path, {**self.identity, "finished_rows": int(rows)})
 
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+    @staticmethod
+    def path_of(probabilities: Path) -> Path:
+        return probabilities.with_name(probabilities.name + ".progress.json")
 
 
 def _prefetched(

@@ -78,7 +78,7 @@ def predict_slide(
         crop = coarse_labels[int(b.y / s / factor) : int(np.ceil((b.y + b.height) / s / factor)),
                              int(b.x / s / factor) : int(np.ceil((b.x + b.width) / s / factor))]
         write_overlay_png(outputs.overlay, thumbnail, crop, class_map.colors)
-    RowCheckpoint(scratch, "", pmap.shape, pmap.tiles).remove()
+    RowCheckpoint.path_of(scratch).unlink(missing_ok=True)
     scratch.unlink(missing_ok=True)  # POSIX: the read-only mapping of `probs` stays valid until it is freed
     pixel_mm2 = (out_mpp / 1000.0) ** 2
     area = {name: float(counts[i] * pixel_mm2) for i, name in enumerate(meta.class_names)}
