@@ -9,6 +9,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.factories import banded_slide
 from tests.interrupt import kill_once_a_temporary_exists, start_hookseg, temporaries
 
@@ -17,25 +19,32 @@ def _predict(slide: Path, model: Path, out: Path):
     return start_hookseg(["predict", str(slide), "--model", str(model), "--out", str(out), "--workers", "0"])
 
 
-def test_kill_9_while_writing_then_rerun_gives_the_same_labels(colour_model, tmp_path):
-    model = colour_model[2]
-    slide, _ = banded_slide(tmp_path, "s", size=(1536, 1024), mpp=1.0)
-    clean = tmp_path / "clean"
-    assert _predict(slide, model, clean).wait(timeout=300) == 0
-    out = tmp_path / "killed"
-    kill_once_a_temporary_exists(_predict(slide, model, out), out)
-    assert not (out / "s" / "summary.json").exists()
+@pytest.fixture(scope="module")
+def uninterrupted(colour_model, tmp_path_factory) -> tuple[Path, Path]:
+    """A 1536-px slide (768 output rows) and its outputs from a run nobody killed."""
+    folder = tmp_path_factory.mktemp("kill_predict")
+    slide, _ = banded_slide(folder, "s", size=(1536, 1536), mpp=1.0)
+    assert _predict(slide, colour_model[2], folder / "clean").wait(timeout=300) == 0
+    return slide, folder / "clean"
+
+
+def _rerun_matches_the_uninterrupted_run(slide: Path, model: Path, out: Path, clean: Path) -> None:
     assert _predict(slide, model, out).wait(timeout=300) == 0
     assert not temporaries(out)
     for name in ("labels.tiff", "regions.geojson"):
         assert (out / "s" / name).read_bytes() == (clean / "s" / name).read_bytes(), name
 
 
-def test_kill_9_mid_slide_then_rerun_resumes_from_finished_rows(colour_model, tmp_path):
-    model = colour_model[2]
-    slide, _ = banded_slide(tmp_path, "s", size=(1536, 1536), mpp=1.0)
-    clean = tmp_path / "clean"
-    assert _predict(slide, model, clean).wait(timeout=300) == 0
+def test_kill_9_while_writing_then_rerun_gives_the_same_labels(colour_model, uninterrupted, tmp_path):
+    model, (slide, clean) = colour_model[2], uninterrupted
+    out = tmp_path / "killed"
+    kill_once_a_temporary_exists(_predict(slide, model, out), out)
+    assert not (out / "s" / "summary.json").exists()
+    _rerun_matches_the_uninterrupted_run(slide, model, out, clean)
+
+
+def test_kill_9_mid_slide_then_rerun_resumes_from_finished_rows(colour_model, uninterrupted, tmp_path):
+    model, (slide, clean) = colour_model[2], uninterrupted
     out = tmp_path / "killed"
     progress = out / "s" / ".probabilities.npy.progress.json"
     process = _predict(slide, model, out)
@@ -44,13 +53,10 @@ def test_kill_9_mid_slide_then_rerun_resumes_from_finished_rows(colour_model, tm
     assert process.poll() is None, "the slide finished before half its rows were recorded"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
-    assert _predict(slide, model, out).wait(timeout=300) == 0
+    _rerun_matches_the_uninterrupted_run(slide, model, out, clean)
     summary = json.loads((out / "s" / "summary.json").read_text())
     assert 0 < summary["tiles_resumed"] < summary["tiles"]
     assert not progress.exists() and not (out / "s" / ".probabilities.npy").exists()
-    assert not temporaries(out)
-    for name in ("labels.tiff", "regions.geojson"):
-        assert (out / "s" / name).read_bytes() == (clean / "s" / name).read_bytes(), name
 
 
 def _finished_rows(progress: Path) -> int:
