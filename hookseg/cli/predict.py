@@ -34,9 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from hookseg.errors import ConfigError
+    from hookseg.infer.batch import SlideBatch
     from hookseg.infer.params import InferParams
-    from hookseg.infer.provenance import PROVENANCE, is_current, model_hashes, provenance
-    from hookseg.infer.worker import predict_task
     from hookseg.io import write_json
     from hookseg.model_meta import read_meta
 
@@ -51,28 +50,12 @@ def run(args: argparse.Namespace) -> int:
         msg = "no slides given: pass slide files or --manifest"
         raise ConfigError(msg)
     out = Path(args.out)
-    model_hash = model_hashes(args.model)
-    made_by = {sid: provenance(model_hash, params, mpp) for sid, _, mpp in jobs}
-    todo = [j for j in jobs if args.force or not is_current(out / j[0], made_by[j[0]])]
-    if len(todo) < len(jobs):
-        print(f"skipping {len(jobs) - len(todo)} slide(s) finished by this model and these settings")
-    model = str(Path(args.model).resolve())  # absolute: Ray workers may run in another working folder
-    task_args = [(model, str(Path(path).resolve()), sid, mpp, str(out.resolve()), params)
-                 for sid, path, mpp in todo]
-    from hookseg.parallel import run_slides
-
-    def finished(item: str, result: object) -> None:
-        write_json(out / item / PROVENANCE, made_by[item])
-        bar.update(1)
-
-    for sid, _, _ in todo:  # outputs of another model or other settings are not "finished" any more
-        (out / sid / PROVENANCE).unlink(missing_ok=True)
-        if args.force:  # nothing kept, not even the finished rows of a killed run (resumed otherwise)
-            for scratch in (out / sid).glob(".probabilities.npy*"):
-                scratch.unlink()
+    batch = SlideBatch(args.model, jobs, out, params, force=args.force)
+    todo = batch.todo
+    if batch.skipped:
+        print(f"skipping {batch.skipped} slide(s) finished by this model and these settings")
     bar = tqdm(total=len(todo), desc="slides", unit="slide", file=sys.stderr)
-    _, failures = run_slides(predict_task, [j[0] for j in todo], task_args, workers=args.workers,
-                             on_result=finished)
+    failures = batch.run(args.workers, on_finished=lambda _: bar.update(1))
     bar.update(len(failures))
     bar.close()
     (out / "failures.json").unlink(missing_ok=True)  # a record of this run's failures only

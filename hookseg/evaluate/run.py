@@ -23,7 +23,7 @@ from hookseg.cohort import Manifest
 from hookseg.evaluate.counts import Counts
 from hookseg.evaluate.per_slide import SLIDES_FILE, write_slides
 from hookseg.evaluate.plots import write_threshold_curves
-from hookseg.evaluate.slide_counts import counts_path, slide_counts
+from hookseg.evaluate.slide_counts import COUNTS_FILE, counts_path, slide_counts
 from hookseg.evaluate.tables import group_rows, mlflow_metrics, pooled, summary
 from hookseg.infer.outputs import SlideOutputs
 from hookseg.infer.params import InferParams
@@ -36,30 +36,16 @@ log = logging.getLogger(__name__)
 def predict_missing(model_path: Path, records, out: Path, params: InferParams, workers: int | None) -> list:
     """Predict every record without a prediction this model made with these settings; returns the failures.
 
-    As ``hookseg predict`` does: a slide is skipped only when its ``provenance.json`` matches, so scoring
-    another model into the same folder redoes the slides instead of scoring the first model's outputs.
+    As ``hookseg predict`` does (``SlideBatch``): a slide is skipped only when its ``provenance.json``
+    matches, so scoring another model into the same folder redoes the slides (and drops their counts)
+    instead of scoring the first model's outputs.
     """
-    from hookseg.infer.provenance import PROVENANCE, is_current, model_hashes, provenance
+    from hookseg.infer.batch import SlideBatch
 
-    model_hash = model_hashes(model_path)
-    made_by = {r.slide_id: provenance(model_hash, params, r.mpp) for r in records}
-    todo = [r for r in records if not is_current(out / r.slide_id, made_by[r.slide_id])]
-    if not todo:
+    batch = SlideBatch(model_path, [(r.slide_id, r.path, r.mpp) for r in records], out, params)
+    if not batch.todo:
         return []
-    from hookseg.infer.worker import predict_task
-    from hookseg.parallel import run_slides
-
-    for r in todo:  # another model's outputs and counts are not this one's
-        (out / r.slide_id / PROVENANCE).unlink(missing_ok=True)
-        counts_path(out / r.slide_id).unlink(missing_ok=True)
-
-    def finished(item: str, result: object) -> None:
-        write_json(out / item / PROVENANCE, made_by[item])
-
-    # absolute paths: a Ray worker on another node or with another working folder gets the same files
-    args = [(str(model_path.resolve()), str(r.path.resolve()), r.slide_id, r.mpp, str(out.resolve()), params)
-            for r in todo]
-    return run_slides(predict_task, [r.slide_id for r in todo], args, workers=workers, on_result=finished)[1]
+    return batch.run(workers, stale=(COUNTS_FILE,))
 
 
 def evaluate(

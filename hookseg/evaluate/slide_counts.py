@@ -47,5 +47,8 @@ def slide_counts(
     return counts
 
 
+COUNTS_FILE = "counts.json"  # beside a slide's predictions: what evaluate counted of them
+
+
 def counts_path(folder: Path) -> Path:
-    return folder / "counts.json"
+    return folder / COUNTS_FILE

@@ -19,12 +19,12 @@ if TYPE_CHECKING:
 
 
 def predict_task(model_path: str, slide_path: str, slide_id: str, mpp: float | None, out_dir: str,
-                 params: InferParams) -> dict[str, Any]:
-    """Predict one slide; class names and colours come from the model's own class map."""
+                 params: InferParams, resume_key: str | None = None) -> dict[str, Any]:
+    """Predict one slide; class names and colours come from the model's own class map. With ``resume_key``
+    (``hookseg.infer.batch.resume_key``), a killed run's finished tile rows are kept."""
     from hookseg.infer.slide import predict_slide
 
     model, meta = load_predictor_cached(model_path)
-    key = resume_key(model_path, slide_path, mpp, params)
     with tqdm(desc=slide_id, unit="tile", leave=False, mininterval=2.0, file=sys.stderr) as bar:
 
         def progress(done: int, total: int) -> None:
@@ -32,18 +32,7 @@ def predict_task(model_path: str, slide_path: str, slide_id: str, mpp: float | N
             bar.update(done - bar.n)
 
         return predict_slide(model, meta, slide_path, out_dir, params, slide_id=slide_id, mpp=mpp,
-                             progress=progress, resume_key=key)
-
-
-def resume_key(model_path: str | Path, slide_path: str | Path, mpp: float | None, params: InferParams) -> str:
-    """What finished rows of a killed run must share with this one to be kept: model, slide, mpp, settings."""
-    import hashlib
-    import json
-
-    from hookseg.infer.provenance import model_hashes, provenance
-
-    made_by = {**provenance(model_hashes(model_path), params, mpp), "slide": str(Path(slide_path).resolve())}
-    return hashlib.sha256(json.dumps(made_by, sort_keys=True).encode()).hexdigest()
+                             progress=progress, resume_key=resume_key)
 
 
 def load_predictor_cached(model_path: str | Path) -> tuple[Predictor, ModelMeta]:
