@@ -45,8 +45,26 @@ def init_ray(num_cpus: int | None = None) -> None:
         ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=True)
         log.info("joined Ray cluster at %s", address)
     else:
+        _keep_on_loopback()
         ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, runtime_env={"env_vars": env},
                  object_store_memory=256 * 2**20, log_to_driver=True)
+        log.info("started a local Ray runtime on %s", ray.util.get_node_ip_address())
+
+
+def _keep_on_loopback() -> None:
+    """Make the local Ray runtime's node address 127.0.0.1, so its gRPC servers bind loopback only.
+
+    On Linux Ray 2.60 takes the host's routable address as the node address and its GCS, raylet and worker
+    servers bind every interface (``::``). Ray's own laptop mode (the macOS and Windows default, switched by
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``) uses 127.0.0.1 instead, and each server then binds that address.
+    The variable is read when ``ray`` is imported, so a driver that imported it earlier gets the module
+    constant set too; the processes Ray starts inherit the variable. Joining a wider cluster goes through
+    ``RAY_ADDRESS`` and never comes here.
+    """
+    from ray._private import ray_constants
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def map_slides(
