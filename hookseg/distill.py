@@ -55,6 +55,7 @@ class DistillSettings:
     seed: int = 0
     temperature: float = 1.0
     encoder: str | None = None  # None: the base stage's encoder
+    decoder_filters: tuple[int, ...] | None = None  # None: the base stage's decoder
     augment: tuple[str, ...] = ()  # colour presets for the student's input
 
 
@@ -90,6 +91,8 @@ def student_config(config: StageConfig, teacher: ModelMeta, settings: DistillSet
     kwargs = dict(config.model.kwargs)
     if settings.encoder is not None:
         kwargs["encoder"] = settings.encoder
+    if settings.decoder_filters is not None:
+        kwargs["decoder_filters"] = list(settings.decoder_filters)
     model = replace(config.model, kwargs=kwargs)
     return replace(config, model=model, fov=student_meta(teacher).fov).with_train(
         epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch, seed=settings.seed)

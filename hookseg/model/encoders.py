@@ -1,4 +1,4 @@
-"""EfficientNet encoder registry: keras.applications constructors plus the layer tapped at each stride.
+"""Encoder registry: keras.applications constructors plus the layer tapped at each stride.
 
 Encoders come from ``keras.applications.EfficientNetB0..B7`` with ``weights=None`` (the paper trains
 from random init and nothing may be downloaded here) or a local weights file. The models contain
@@ -13,6 +13,11 @@ same in every variant, only the channel counts differ:
 
 The stride-16 *stage output* (``block5c_add`` for B0, ``block5f_add`` for B4, ...) is found from the
 graph as the input of ``block6a_expand_conv``, so the split point needs no per-variant table.
+
+``mnv3s`` is ``keras.applications.MobileNetV3Small`` (minimalistic: ReLU and 3x3 kernels, no squeeze-excite),
+for a distilled student that must run several times faster than the teacher (issue 16). It also takes raw
+0-255 pixels (its own ``Rescaling`` inside). Its layer names carry no stage numbers, so its taps are found by
+shape: the last layer at each stride. It has no split point, so it serves the U-Net, not the m-UNet's target.
 """
 
 from __future__ import annotations
@@ -48,6 +53,12 @@ class EncoderSpec:
 
     constructor: str
     params: int  # all weights at include_top=False (keras 3.15.1), for docs and sanity checks
+    options: tuple[tuple[str, object], ...] = ()  # extra constructor keywords
+
+    @property
+    def is_efficientnet(self) -> bool:
+        """EfficientNets have the named taps and the stride-16 split point; the others are tapped by shape."""
+        return self.constructor.startswith("EfficientNet")
 
 
 ENCODERS: dict[str, EncoderSpec] = {
@@ -59,6 +70,8 @@ ENCODERS: dict[str, EncoderSpec] = {
     "b5": EncoderSpec("EfficientNetB5", 28_513_527),
     "b6": EncoderSpec("EfficientNetB6", 40_960_143),
     "b7": EncoderSpec("EfficientNetB7", 64_097_687),
+    "mnv3s": EncoderSpec("MobileNetV3Small", 441_000,
+                         (("minimalistic", True), ("include_preprocessing", True))),
 }
 
 
@@ -106,7 +119,22 @@ def build_base(
         weights=_check_weights(weights),
         input_shape=(int(input_size), int(input_size), 3),
         name=model_name,
+        **dict(spec.options),
     )
+
+
+def taps_by_stride(base: keras.Model, input_size: int, strides: tuple[int, ...]) -> list[keras.KerasTensor]:
+    """The last layer's output at each stride, for encoders whose layer names do not say their stage."""
+    last: dict[int, keras.KerasTensor] = {}
+    for layer in base.layers:
+        shape = layer.output.shape
+        if len(shape) == 4 and shape[1] and int(input_size) % int(shape[1]) == 0:
+            last[int(input_size) // int(shape[1])] = layer.output
+    missing = [s for s in strides if s not in last]
+    if missing:
+        msg = f"{base.name}: no layer at stride(s) {missing} for input size {input_size}"
+        raise ConfigError(msg)
+    return [last[s] for s in strides]
 
 
 def stage16_output(base: keras.Model) -> keras.KerasTensor:
@@ -138,7 +166,10 @@ def build_encoder(
         raise ConfigError(msg)
     check_input_size(input_size, STRIDES[depth - 1])
     base = build_base(name, input_size, weights=weights, model_name=f"{model_name}_base")
-    taps = [base.get_layer(tap).output for tap in TAP_LAYERS[:depth]]
+    if get_encoder_spec(name).is_efficientnet:
+        taps = [base.get_layer(tap).output for tap in TAP_LAYERS[:depth]]
+    else:
+        taps = taps_by_stride(base, input_size, STRIDES[:depth])
     return keras.Model(base.input, taps, name=model_name)
 
 
@@ -156,6 +187,10 @@ def build_split_encoder(
     as two ordinary nested functional models.
     """
     check_input_size(input_size)
+    if not get_encoder_spec(name).is_efficientnet:
+        msg = (f"Invalid encoder for the m-UNet's target branch. Received: encoder={name!r}. Expected an "
+               f"EfficientNet (b0..b7): the merge needs its stride-16 stage output")
+        raise ConfigError(msg)
     base = build_base(name, input_size, weights=weights, model_name=f"{model_name}_base")
     split = stage16_output(base)
     head_outputs = [base.get_layer(tap).output for tap in TAP_LAYERS[:3]] + [split]

@@ -18,8 +18,8 @@ from hookseg.model.encoders import (
 )
 
 
-def test_registry_covers_b0_to_b7_with_existing_constructors() -> None:
-    assert sorted(ENCODERS) == [f"b{i}" for i in range(8)]
+def test_registry_covers_b0_to_b7_and_mnv3s_with_existing_constructors() -> None:
+    assert sorted(ENCODERS) == [f"b{i}" for i in range(8)] + ["mnv3s"]
     for spec in ENCODERS.values():
         assert callable(getattr(keras.applications, spec.constructor))
 
@@ -43,6 +43,23 @@ def test_pyramid_shapes_follow_strides() -> None:
     assert [o.shape[1] for o in outputs] == [size // s for s in STRIDES]
     assert [o.shape[-1] for o in outputs] == [96, 144, 240, 672, 1280]
     assert encoder.name == "target_encoder"
+
+
+def test_mobilenet_is_tapped_by_shape_and_takes_raw_pixels() -> None:
+    """The student's encoder: one tap per stride, a fraction of B0's weights, 0-255 input scaled inside."""
+    size = 64
+    encoder = build_encoder("mnv3s", size, model_name="target_encoder")
+    outputs = encoder(np.zeros((1, size, size, 3), "float32"))
+    assert [o.shape[1] for o in outputs] == [size // s for s in STRIDES]
+    assert [o.shape[-1] for o in outputs] == [16, 72, 96, 288, 576]
+    assert build_base("mnv3s", size, model_name="probe_mnv3s").count_params() == ENCODERS["mnv3s"].params
+    assert ENCODERS["mnv3s"].params < ENCODERS["b0"].params / 8
+    assert any(isinstance(layer, keras.layers.Rescaling) for layer in encoder.layers)
+
+
+def test_mobilenet_cannot_be_the_split_target_encoder() -> None:
+    with pytest.raises(ConfigError, match=r"encoder='mnv3s'.*EfficientNet"):
+        build_split_encoder("mnv3s", 64)
 
 
 def test_depth4_stops_at_stride16_and_is_much_smaller() -> None:
