@@ -8,7 +8,7 @@
    1x1-conv model so the 40k run takes minutes): memory should not grow with slide area.
 
 Usage: python bench/wsi_infer.py [--size 20000] [--fov-mpp 2.0] [--repeats 5] [--runtimes keras,onnx]
-       [--model M.keras] [--skip-rss]
+       [--model M.keras [--model S.keras]] [--skip-rss]
 """
 
 from __future__ import annotations
@@ -36,66 +36,80 @@ def make_slide(path: Path, size: int) -> Path:
 
 
 def throughput(size: int, fov_mpp: float, tmp: Path, repeats: int, runtimes: list[str],
-               model_path: str | None) -> list[dict]:
-    """Pipeline vs model-only tiles/s per runtime over ``repeats`` interleaved rounds (on a shared machine one
-    run can be off by 20%): the median of each, and the median and range of their ratio (the efficiency)."""
+               model_paths: list[str] | None = None) -> list[dict]:
+    """Pipeline vs model-only tiles/s per model and runtime over ``repeats`` interleaved rounds (on a shared
+    machine one run can be off by 20%): the median of each, and the median and range of their ratio (the
+    efficiency). Several models (a teacher and its student) share the rounds, so drift hits them alike."""
     import statistics
 
     import numpy as np
 
-    from hookseg.infer import InferParams, predict_probabilities
-    from hookseg.infer.predict import _read_batch
+    from hookseg.infer import InferParams
     from hookseg.model import create_model
-    from hookseg.model_io import ModelMeta, load_model, save_model
+    from hookseg.model_io import ModelMeta, save_model
     from hookseg.sampling import FieldOfView
     from hookseg.slides import open_slide
 
     slide_path = make_slide(tmp / "slide.tif", size)
-    if model_path:
-        model, meta = load_model(model_path)
-    else:
+    if not model_paths:
         model = create_model("munet", encoder="b0", input_size=128, context_ratio=4)
         meta = ModelMeta(FieldOfView(size=128, mpp=fov_mpp, context_size=128, context_mpp=fov_mpp * 4))
-        model_path = str(save_model(model, tmp / "m.keras", meta))
-    predictors = {}
-    for runtime in runtimes:
-        if runtime == "keras":
-            predictors[runtime] = model
-        else:
-            from hookseg.export import export_model
-            from hookseg.infer.onnx_model import OnnxModel
-
-            predictors[runtime] = OnnxModel(export_model(model_path, tmp / "onnx", "onnx"))
+        model_paths = [str(save_model(model, tmp / "m.keras", meta))]
     params = replace(InferParams.load(), batch_size=8, prefetch=2)
+    runs: dict[tuple[str, str], dict] = {}
     with open_slide(slide_path) as slide:
-        stride = meta.fov.size * 3 // 4
-        batches = [_read_batch(slide, meta, [(x * stride, y * stride) for x in range(8)]) for y in range(24)]
-        for predictor in predictors.values():
-            predictor.predict_on_batch(batches[0])  # graph built / session warmed before timing
-        runs: dict[str, dict[str, list[float]]] = {r: {"pipeline": [], "model": []} for r in predictors}
-        tiles, shape = 0, (0, 0, 0)
+        for index, path in enumerate(model_paths):
+            for runtime in runtimes:
+                runs[(path, runtime)] = _predictor(path, runtime, slide, tmp / f"onnx{index}")
         for _ in range(repeats):
-            for runtime, predictor in predictors.items():  # interleaved: drift hits every runtime alike
+            for (path, _runtime), run in runs.items():  # interleaved: drift hits every model and runtime
+                pmap = _time_pipeline(run, slide, tmp / "probs.npy", params)
+                assert np.asarray(pmap.open()).any(), path
                 start = time.perf_counter()
-                pmap = predict_probabilities(predictor, meta, slide, tmp / "probs.npy", params)
-                runs[runtime]["pipeline"].append(pmap.tiles / (time.perf_counter() - start))
-                tiles, shape = pmap.tiles, pmap.shape
-                assert np.asarray(pmap.open()).any()
-                start = time.perf_counter()
-                for batch in batches:  # the model alone on in-memory batches of the same kind of tiles
-                    predictor.predict_on_batch(batch)
+                for batch in run["batches"]:  # the model alone on in-memory batches of the same kind of tiles
+                    run["predictor"].predict_on_batch(batch)
                 seconds = time.perf_counter() - start
-                runs[runtime]["model"].append(len(batches) * params.batch_size / seconds)
+                run["model"].append(len(run["batches"]) * params.batch_size / seconds)
+                run["tiles"], run["shape"] = pmap.tiles, pmap.shape
     rows = []
-    for runtime, r in runs.items():
+    for (path, runtime), r in runs.items():
         ratios = [a / b for a, b in zip(r["pipeline"], r["model"], strict=True)]
-        rows.append({"runtime": runtime, "slide_px": size, "fov_mpp": meta.fov.mpp, "tiles": tiles,
-                     "output_mpx": round(shape[0] * shape[1] / 1e6, 2), "repeats": repeats,
+        rows.append({"model": Path(path).name, "runtime": runtime, "slide_px": size,
+                     "fov_mpp": r["meta"].fov.mpp, "tiles": r["tiles"],
+                     "output_mpx": round(r["shape"][0] * r["shape"][1] / 1e6, 2), "repeats": repeats,
                      "pipeline_tiles_per_s": round(statistics.median(r["pipeline"]), 2),
                      "model_only_tiles_per_s": round(statistics.median(r["model"]), 2),
                      "efficiency_median": round(statistics.median(ratios), 3),
                      "efficiency_min": round(min(ratios), 3), "efficiency_max": round(max(ratios), 3)})
     return rows
+
+
+def _predictor(path: str, runtime: str, slide, onnx_dir: Path) -> dict:
+    """A Keras model or its onnxruntime export, warmed up, and in-memory batches read as predict reads."""
+    from hookseg.infer.predict import _read_batch
+    from hookseg.model_io import load_model
+
+    model, meta = load_model(path)
+    if runtime == "keras":
+        predictor = model
+    else:
+        from hookseg.export import export_model
+        from hookseg.infer.onnx_model import OnnxModel
+
+        predictor = OnnxModel(export_model(path, onnx_dir, "onnx"))
+    stride = meta.fov.size * 3 // 4
+    batches = [_read_batch(slide, meta, [(x * stride, y * stride) for x in range(8)]) for y in range(24)]
+    predictor.predict_on_batch(batches[0])  # graph built / session warmed before timing
+    return {"predictor": predictor, "meta": meta, "batches": batches, "pipeline": [], "model": []}
+
+
+def _time_pipeline(run: dict, slide, out: Path, params):
+    from hookseg.infer import predict_probabilities
+
+    start = time.perf_counter()
+    pmap = predict_probabilities(run["predictor"], run["meta"], slide, out, params)
+    run["pipeline"].append(pmap.tiles / (time.perf_counter() - start))
+    return pmap
 
 
 def rss_child(size: int, fov_mpp: float, tmp: str) -> None:
@@ -132,7 +146,8 @@ def main() -> None:
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per runtime")
     parser.add_argument("--runtimes", default="keras,onnx", help="keras and/or onnx (onnxruntime)")
-    parser.add_argument("--model", default=None, help="a trained .keras (default: a random-init demo m-UNet)")
+    parser.add_argument("--model", action="append", default=None,
+                        help="a trained .keras; repeat to interleave several (default: a random-init m-UNet)")
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--tmp", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -343,7 +343,9 @@ def distill(
     metrics: dict[str, Any] = {
         "stage": STAGE, "teacher": str(teacher_path), "loss_on": loss_on, "temperature": settings.temperature,
         "epochs": t.epochs, "steps_per_epoch": t.steps_per_epoch, "batch_size": t.batch_size, "seed": t.seed,
-        "train_slides": len(train_cells), "student_params": parameter_report(student)["total_trainable"],
+        "train_slides": len(train_cells), "encoder": config.model.kwargs.get("encoder"),
+        "decoder_filters": config.model.kwargs.get("decoder_filters"),
+        "student_params": parameter_report(student)["total_trainable"],
         "teacher_params": int(sum(int(np.prod(w.shape)) for w in teacher.trainable_weights)),
     }
     with _tracking(track, config, teacher_path, work_dir) as run:

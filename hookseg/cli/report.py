@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--controls", default="",
                         help="comma list of control models under --evals (dvc.yaml: control_steps, "
                         "control_manual): reported, and the final model is compared with each, paired")
+    parser.add_argument("--students", default="",
+                        help="comma list of students distilled from the final model, under --evals "
+                        "(dvc.yaml: student): reported, and the final model is compared with each, paired")
     parser.add_argument("--out", required=True, help="JSON (DVC metrics)")
     parser.add_argument("--table", required=True, help="Markdown table")
     parser.add_argument("--bootstrap-samples", type=int, default=2000, help="slide resamples per CI")
@@ -48,11 +51,10 @@ def run(args: argparse.Namespace) -> int:
         msg = f"report --final: expected one of {models}. Received: {final!r}"
         raise ConfigError(msg)
     boot = Bootstrap(samples=args.bootstrap_samples, seed=args.seed)
-    control_names = [c for c in args.controls.split(",") if c]
-    if set(control_names) & set(models):
-        msg = f"report --controls: expected names other than the models {models}. Received: {control_names}"
-        raise ConfigError(msg)
-    slides = {name: read_slides(Path(args.evals) / name / SLIDES_FILE) for name in models + control_names}
+    control_names = _names(args.controls, "--controls", models)
+    student_names = _names(args.students, "--students", models + control_names)
+    slides = {name: read_slides(Path(args.evals) / name / SLIDES_FILE)
+              for name in models + control_names + student_names}
     base = models[0]
     try:
         table = phase_table(slides, base, boot)
@@ -60,12 +62,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(str(err)) from None
     groups = group_differences(slides[final], slides[base], boot) if final != base else []
     controls = control_differences(slides[final], {c: slides[c] for c in control_names}, boot)
-    for name, cohorts in controls.items():
+    students = control_differences(slides[final], {s: slides[s] for s in student_names}, boot)
+    for name, cohorts in {**controls, **students}.items():
         for cohort, diff in cohorts.items():
             table[final][cohort][f"vs_{name}"] = diff
     write_json(args.out, table)
     text = markdown(table, slides[base].classes, base=base, final=final, groups=groups, boot=boot,
-                    controls=controls)
+                    controls=controls, students=students)
     if args.params:
         text += _steps_line(args.params, models)
     atomic_write_text(args.table, text)
@@ -73,6 +76,17 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_mlflow:
         _log_to_parent(flat_metrics(table), table, Path(args.table))
     return 0
+
+
+def _names(value: str, option: str, taken: list[str]) -> list[str]:
+    """A comma list of extra models under --evals, none of which may repeat a name already reported."""
+    from hookseg.errors import ConfigError
+
+    names = [n for n in value.split(",") if n]
+    if set(names) & set(taken):
+        msg = f"report {option}: expected names other than {taken}. Received: {names}"
+        raise ConfigError(msg)
+    return names
 
 
 def _models(args: argparse.Namespace) -> tuple[list[str], str]:

@@ -131,25 +131,37 @@ def markdown(
     table: Mapping[str, Mapping[str, Any]], classes: Sequence[str], *, base: str, final: str | None,
     groups: Sequence[Mapping[str, Any]], boot: Bootstrap,
     controls: Mapping[str, Mapping[str, Any]] | None = None,
+    students: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """IoU per model with CIs, each model against the base, the final model against each control and per
-    domain tag."""
+    """IoU per model with CIs, each model against the base, the final model against each control, against
+    each student distilled from it, and per domain tag."""
     lines = _model_rows(table, classes, boot) + [""] + _diff_rows(table, classes, base, final)
     if controls:
-        lines += ["", f"## {final} against the controls (paired; **bold**: the CI excludes 0)", "",
-                  "| control | cohort | slides | diff mean IoU | " + " | ".join(f"diff {c}" for c in classes)
-                  + " |", "|---|---|---|---|" + "---|" * len(classes)]
-        for name, cohorts in controls.items():
-            for cohort, d in cohorts.items():
-                if d.get("slides"):
-                    cells = [_diff(d, "mean_iou"), *(_diff(d, c) for c in classes)]
-                    lines.append(f"| {name} | {cohort} | {d['slides']} | " + " | ".join(cells) + " |")
+        title = f"{final} against the controls (paired; **bold**: the CI excludes 0)"
+        lines += _paired_rows(title, "control", controls, classes)
+    if students:
+        title = (f"{final} against the students distilled from it (teacher minus student, paired; "
+                 "**bold**: the CI excludes 0)")
+        lines += _paired_rows(title, "student", students, classes)
     if groups:
         lines += ["", f"## {final} against {base} per stain / scanner / source (paired, mean IoU)", "",
                   "| cohort | group | value | slides | diff mean IoU |", "|---|---|---|---|---|"]
         lines += [f"| {g['cohort']} | {g['group']} | {g['value']} | {g['slides']} | {_diff(g, 'mean_iou')} |"
                   for g in groups]
     return "\n".join(lines) + "\n"
+
+
+def _paired_rows(title: str, kind: str, comparisons: Mapping[str, Mapping[str, Any]],
+                 classes: Sequence[str]) -> list[str]:
+    header = f"| {kind} | cohort | slides | diff mean IoU | " + " | ".join(f"diff {c}" for c in classes)
+    lines = ["", f"## {title}", "", header + " |",
+             "|---|---|---|---|" + "---|" * len(classes)]
+    for name, cohorts in comparisons.items():
+        for cohort, d in cohorts.items():
+            if d.get("slides"):
+                cells = [_diff(d, "mean_iou"), *(_diff(d, c) for c in classes)]
+                lines.append(f"| {name} | {cohort} | {d['slides']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _model_rows(table: Mapping[str, Mapping[str, Any]], classes: Sequence[str], boot: Bootstrap) -> list[str]:

@@ -33,6 +33,7 @@ def project(tmp_path_factory):
     params["train_base"]["epochs"] = 1
     params["controls"]["steps_epochs"] = 2
     params["stylegan"].update({"profile": "smoke", "steps": 4})
+    params["distill"].update({"epochs": 1, "steps_per_epoch": 3})
     # Two phases keep the suite short (the lineage and the manual control each train every phase): p1 as in
     # params.yaml, then p2 with the last phase's settings (the StyleGAN bank, pixel weights), shipped.
     repo = params["phases"]
@@ -60,15 +61,19 @@ def dvc(root, env, *args):
 def test_every_stage_ran_and_the_phase_table_exists(project):
     root, _, result = project
     table = json.loads((root / "metrics" / "phases.json").read_text())
-    assert list(table) == ["base", "p1", "p2", "control_steps", "control_manual"]
+    assert list(table) == ["base", "p1", "p2", "control_steps", "control_manual", "student"]
     for model in table.values():
         assert set(model) == {"test", "new_domain"}
         assert 0.0 <= model["test"]["mean_iou"] <= 1.0
     text = (root / "metrics" / "phases.md").read_text()
     assert "| p2 | new_domain |" in text
     assert "| control_manual | test |" in text and "p2 against the controls" in text
-    for control in ("control_steps", "control_manual"):
-        assert table["p2"]["test"][f"vs_{control}"]["slides"] == table["p2"]["test"]["slides"]
+    for other in ("control_steps", "control_manual", "student"):
+        assert table["p2"]["test"][f"vs_{other}"]["slides"] == table["p2"]["test"]["slides"]
+    assert "p2 against the students distilled from it" in text
+    student = json.loads((root / "metrics" / "student.json").read_text())
+    assert (student["epochs"] * student["steps_per_epoch"], student["encoder"]) == (3, "mnv3s"), student
+    assert student["teacher"].endswith("p2.keras"), student
     # the steps control's budget is printed beside the lineage's: smoke base 1 epoch, 2 phases x 1 epoch
     smoke = yaml.safe_load((root / "configs" / "smoke.yaml").read_text())
     base, master = (smoke[s]["train"]["steps_per_epoch"] for s in ("base", "master"))
@@ -138,6 +143,7 @@ def test_mlflow_has_a_parent_run_with_a_child_per_stage(project):
     stages = {r.data.tags["stage"] for r in children}
     assert {"stylegan", "base", "p1", "p2", "evaluate-base", "evaluate-p2", "report"} <= stages
     assert {"control-steps", "manual-p1", "manual-p2", "evaluate-control_manual"} <= stages
+    assert {"student", "evaluate-student"} <= stages
     last = next(r for r in children if r.data.tags["stage"] == "p2")
     assert last.data.params["train.style_bank"] == "stylegan/bank.json"
     evaluation = next(r for r in children if r.data.tags["stage"] == "evaluate-p2")

@@ -128,3 +128,24 @@ def test_the_final_model_is_held_against_each_control(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "## p1 against the controls" in out and "| control_manual | test | 4 | **" in out
     assert _report(tmp_path, "--models", "base,p1", "--controls", "p1") == 2  # a control is not a model
+
+
+def test_the_final_model_is_held_against_its_student(tmp_path, capsys):
+    """Teacher minus student, paired, in its own section; a student may not reuse a model's or a control's
+    name."""
+    _write_eval(tmp_path / "eval", "base", 0.5, slides=8)
+    _write_eval(tmp_path / "eval", "p1", 0.7, slides=8)
+    _write_eval(tmp_path / "eval", "control_steps", 0.6, slides=8)
+    _write_eval(tmp_path / "eval", "student", 0.65, slides=8)  # a little worse than its teacher everywhere
+    assert _report(tmp_path, "--models", "base,p1", "--controls", "control_steps",
+                   "--students", "student") == 0
+    table = json.loads((tmp_path / "p.json").read_text())
+    assert list(table) == ["base", "p1", "control_steps", "student"]
+    gap = table["p1"]["new_domain"]["vs_student"]
+    assert gap["mean_iou_diff"] > 0 and gap["mean_iou_diff_excludes_0"] is True
+    assert gap["mean_iou_diff"] == round(table["p1"]["new_domain"]["mean_iou"]
+                                         - table["student"]["new_domain"]["mean_iou"], 4)
+    out = capsys.readouterr().out
+    assert "## p1 against the students distilled from it" in out and "| student | new_domain | 4 | **" in out
+    assert _report(tmp_path, "--models", "base,p1", "--controls", "control_steps",
+                   "--students", "control_steps") == 2
