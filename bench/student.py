@@ -7,8 +7,9 @@ Accuracy: mean IoU on the test slides and on the never-seen domain from ``hookse
 ``metrics.json`` of each model (the pipeline's ``eval/<name>/``), and the teacher minus the student (goal:
 within 0.03). For the paired CI of that gap read ``metrics/phases.md`` (``hookseg report --students``).
 
-Usage, in a pipeline run's folder:
-  python bench/student.py --teacher models/p5.keras --student models/student.keras \
+Usage, in a pipeline run's folder (after `make demo`; the defaults are params.yaml's `final` model and
+models/student.keras, and without them it says so and stops):
+  python bench/student.py [--teacher models/p5.keras] [--student models/student.keras] \
       [--evals eval] [--size 8000] [--repeats 3] [--runtimes keras,onnx]
 """
 
@@ -47,6 +48,15 @@ def accuracy(evals: Path, teacher: str, student: str) -> list[dict]:
     return rows
 
 
+def default_teacher() -> str:
+    """models/<final>.keras, ``final`` read from params.yaml in the working folder (the pipeline's)."""
+    import yaml
+
+    params = Path("params.yaml")
+    final = yaml.safe_load(params.read_text()).get("final", "p5") if params.is_file() else "p5"
+    return f"models/{final}.keras"
+
+
 def speedups(rows: list[dict], teacher: str, student: str) -> list[dict]:
     """The student's pipeline and model-only tiles/s over the teacher's, per runtime."""
     by = {(r["model"], r["runtime"]): r for r in rows}
@@ -62,8 +72,8 @@ def speedups(rows: list[dict], teacher: str, student: str) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--teacher", required=True, help="teacher .keras (the pipeline's final model)")
-    parser.add_argument("--student", required=True, help="student .keras (hookseg distill)")
+    parser.add_argument("--teacher", default=None, help="teacher (default: models/<final>.keras)")
+    parser.add_argument("--student", default="models/student.keras", help="student .keras (hookseg distill)")
     parser.add_argument("--evals", default="eval", help="folder of <model>/metrics.json (default: eval)")
     parser.add_argument("--size", type=int, default=8000, help="generated slide side in pixels (0.5 um/px)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
@@ -72,7 +82,11 @@ def main() -> None:
 
     from bench.wsi_infer import throughput
 
-    teacher, student = Path(args.teacher), Path(args.student)
+    teacher, student = Path(args.teacher or default_teacher()), Path(args.student)
+    missing = [str(p) for p in (teacher, student) if not p.is_file()]
+    if missing:
+        print(f"bench/student.py: no {' or '.join(missing)}: run `make demo` (or `dvc repro distill`) first")
+        return
     with tempfile.TemporaryDirectory(dir=REPO / "bench") as tmp:
         rows = throughput(args.size, 2.0, Path(tmp), args.repeats, args.runtimes.split(","),
                           [str(teacher), str(student)])
