@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: base.train.epochs")
     parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: base.train's")
     parser.add_argument("--encoder", default=None,
-                        help="student encoder: b0..b7, or mnv3s (MobileNetV3Small, ~3x the teacher's speed); "
-                        "default: the base stage's")
+                        help="student encoder: b0..b7, or mnv3s (MobileNetV3Small: ~4x the demo teacher's "
+                        "tiles/s); default: the base stage's")
     parser.add_argument("--decoder-filters", default=None,
                         help="student decoder widths, strides 16..1, comma list (default: the base stage's)")
     parser.add_argument("--temperature", type=float, default=1.0, help="distillation temperature (default 1)")

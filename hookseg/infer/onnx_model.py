@@ -59,8 +59,12 @@ def _session(path: Path) -> Any:
     except ImportError as err:
         msg = f"{path}: running an ONNX export needs onnxruntime ({err}); `pip install -e '.[onnx]'`"
         raise ModelError(msg, path=path) from None
+    options = ort.SessionOptions()
+    # Idle intra-op threads sleep instead of spinning: a spinning pool takes the cores the tile reader and
+    # the blending need between batches (whole-slide prediction is a pipeline, not a model in a loop).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except (state.Fail, state.InvalidArgument, state.InvalidGraph, state.InvalidProtobuf, state.NoSuchFile,
             state.NotImplemented) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -209,10 +209,11 @@ class _Stripe:
         """Rows above ``y`` are final (tiles come in row order): write them and shift the stripe up."""
         rows = min(y - self.top, self.acc.shape[0])
         self._write(rows)
-        self.acc = np.roll(self.acc, -rows, axis=0)
-        self.weight = np.roll(self.weight, -rows, axis=0)
-        self.acc[-rows:] = 0
-        self.weight[-rows:] = 0
+        kept = self.acc.shape[0] - rows  # shift in place (np.roll would copy the whole stripe twice)
+        self.acc[:kept] = self.acc[rows:]
+        self.weight[:kept] = self.weight[rows:]
+        self.acc[kept:] = 0
+        self.weight[kept:] = 0
         self.top = y
         if self.on_final is not None and y > self.floor:
             self.on_final(y, self.out)
@@ -230,6 +231,10 @@ class _Stripe:
         covered = weight > 0
         if not covered.any():
             return
+        # Whole rows at once, uncovered pixels kept: a boolean gather/scatter cost twice the whole stripe.
         blended = self.acc[skip:rows] / np.maximum(weight, 1e-12)[..., None]
+        blended *= 255
+        np.rint(blended, out=blended)
+        np.clip(blended, 0, 255, out=blended)
         target = self.out[self.top + skip : self.top + rows]
-        target[covered] = np.clip(np.rint(blended[covered] * 255), 0, 255).astype(np.uint8)
+        target[...] = np.where(covered[..., None], blended.astype(np.uint8), target)
