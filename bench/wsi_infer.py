@@ -59,8 +59,12 @@ def throughput(size: int, fov_mpp: float, tmp: Path, repeats: int, runtimes: lis
     runs: dict[tuple[str, str], dict] = {}
     with open_slide(slide_path) as slide:
         for index, path in enumerate(model_paths):
+            model, meta, batches = _model_and_batches(path, slide)
             for runtime in runtimes:
-                runs[(path, runtime)] = _predictor(path, runtime, slide, tmp / f"onnx{index}")
+                predictor = model if runtime == "keras" else _onnx_predictor(path, tmp / f"onnx{index}")
+                predictor.predict_on_batch(batches[0])  # graph built / session warmed before timing
+                runs[(path, runtime)] = {"predictor": predictor, "meta": meta, "batches": batches,
+                                         "pipeline": [], "model": []}
         for _ in range(repeats):
             for (path, _runtime), run in runs.items():  # interleaved: drift hits every model and runtime
                 pmap = _time_pipeline(run, slide, tmp / "probs.npy", params)
@@ -84,23 +88,23 @@ def throughput(size: int, fov_mpp: float, tmp: Path, repeats: int, runtimes: lis
     return rows
 
 
-def _predictor(path: str, runtime: str, slide, onnx_dir: Path) -> dict:
-    """A Keras model or its onnxruntime export, warmed up, and in-memory batches read as predict reads."""
+def _model_and_batches(path: str, slide) -> tuple:
+    """The Keras model, its metadata and in-memory batches read as predict reads them (once per model)."""
     from hookseg.infer.predict import _read_batch
     from hookseg.model_io import load_model
 
     model, meta = load_model(path)
-    if runtime == "keras":
-        predictor = model
-    else:
-        from hookseg.export import export_model
-        from hookseg.infer.onnx_model import OnnxModel
-
-        predictor = OnnxModel(export_model(path, onnx_dir, "onnx"))
     stride = meta.fov.size * 3 // 4
     batches = [_read_batch(slide, meta, [(x * stride, y * stride) for x in range(8)]) for y in range(24)]
-    predictor.predict_on_batch(batches[0])  # graph built / session warmed before timing
-    return {"predictor": predictor, "meta": meta, "batches": batches, "pipeline": [], "model": []}
+    return model, meta, batches
+
+
+def _onnx_predictor(path: str, onnx_dir: Path):
+    """The model's ONNX export, run by onnxruntime."""
+    from hookseg.export import export_model
+    from hookseg.infer.onnx_model import OnnxModel
+
+    return OnnxModel(export_model(path, onnx_dir, "onnx"))
 
 
 def _time_pipeline(run: dict, slide, out: Path, params):
