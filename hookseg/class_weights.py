@@ -32,13 +32,24 @@ logger = logging.getLogger(__name__)
 
 
 
+def is_distribution(y_true, num_classes: int) -> bool:
+    """True for (B,H,W,C) soft targets (a distribution per pixel), False for (B,H,W[,1]) class ids."""
+    shape = ops.convert_to_tensor(y_true).shape
+    return len(shape) == 4 and shape[-1] == num_classes and num_classes > 1
+
+
 def labels_to_onehot(y_true, num_classes: int, ignore_label: int = IGNORE_ID):
     """(B,H,W) integer labels -> (one-hot (B,H,W,C) float32, valid mask (B,H,W) float32).
 
     Pixels equal to ``ignore_label`` or outside [0, C) are invalid and get an all-zero one-hot row.
     Invalid labels are replaced by 0 before ``one_hot``, because torch's one_hot raises on them.
+    (B,H,W,C) soft targets (:func:`is_distribution`) pass through as they are; an all-zero row is invalid.
+    Which form a batch has is static (its rank), so a traced step takes one branch.
     """
     y = ops.convert_to_tensor(y_true)
+    if is_distribution(y, num_classes):
+        y = ops.cast(y, "float32")
+        return y, ops.cast(ops.sum(y, axis=-1) > 0, "float32")
     if len(y.shape) == 4 and y.shape[-1] == 1:
         y = ops.squeeze(y, axis=-1)
     y = ops.cast(ops.round(ops.cast(y, "float32")), "int32")  # Keras hands labels over as floats

@@ -33,11 +33,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from hookseg.cohort import Manifest, SlideRecord
+from hookseg.cohort import Manifest
 from hookseg.errors import ConfigError, ManifestError, ModelError
 from hookseg.model_io import load_model_cached, save_model
 from hookseg.model_meta import FieldOfView, ModelMeta, read_meta
 from hookseg.sampling.dataset import SeededBatches
+from hookseg.sampling.tissue import TissueCells, TissueCentres, tissue_cells, turn
 from hookseg.train.config import StageConfig, TrainSpec
 
 log = logging.getLogger(__name__)
@@ -142,46 +143,6 @@ class SoftCrossEntropy(keras.losses.Loss):
 # --- patches ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TissueCells:
-    """Where a slide has tissue: level-0 top-left corners of the tissue mask's cells, and a cell's side."""
-
-    path: str
-    mpp: float | None
-    corners: np.ndarray  # (N, 2) float64 level-0 x, y
-    cell: float  # level-0 pixels
-
-
-def tissue_cells(records: Sequence[SlideRecord]) -> dict[str, TissueCells]:
-    """The tissue cells of each slide (one mask per slide, computed once); slides without tissue are left
-    out with a warning."""
-    from hookseg.slides import tissue_mask
-
-    cells = {}
-    for record in records:
-        with record.open() as slide:
-            mask = tissue_mask(slide)
-            scale = mask.mpp / slide.mpp
-        rows, cols = np.nonzero(mask.mask)
-        if not len(rows):
-            log.warning("%s: no tissue found; no patches drawn from it", record.slide_id)
-            continue
-        corners = np.stack([mask.origin[0] + cols * scale, mask.origin[1] + rows * scale], axis=1)
-        cells[record.slide_id] = TissueCells(str(record.path), record.mpp, corners, scale)
-    return cells
-
-
-def dihedral(
-    image: np.ndarray, target: np.ndarray, rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One of the 8 flips / quarter turns, the same for the image and its (H, W, C) soft target."""
-    turns, flip = int(rng.integers(4)), bool(rng.integers(2))
-    image, target = np.rot90(image, turns), np.rot90(target, turns)
-    if flip:
-        image, target = image[:, ::-1], target[:, ::-1]
-    return np.ascontiguousarray(image), np.ascontiguousarray(target)
-
-
 class TeacherDataset(SeededBatches):
     """Batches of (``{"target": student input}``, ``{"final": teacher soft target}``) on tissue patches.
 
@@ -198,32 +159,19 @@ class TeacherDataset(SeededBatches):
         if not cells:
             msg = "no slide with tissue to draw patches from"
             raise ManifestError(msg)
-        self.slide_ids = sorted(cells)
         self.cells = cells
+        self.pool = TissueCentres(cells)
         self.teacher = str(teacher)
         self.batch_size, self.steps, self.seed = batch_size, steps, seed
         self.temperature, self.flips, self.augment = temperature, flips, augment
         self.epoch = 0
-        self._sizes = np.cumsum([len(cells[s].corners) for s in self.slide_ids])
         self._readers: dict[str, Any] = {}
-
-    def centres(self, rng: np.random.Generator) -> list[tuple[str, tuple[float, float]]]:
-        """Centres uniform over all tissue of all slides: a cell, then a point inside it."""
-        picks = rng.integers(self._sizes[-1], size=self.batch_size)
-        out = []
-        for pick in picks:
-            slide = int(np.searchsorted(self._sizes, pick, side="right"))
-            cells = self.cells[self.slide_ids[slide]]
-            corner = cells.corners[pick - (self._sizes[slide - 1] if slide else 0)]
-            x, y = corner + rng.random(2) * cells.cell
-            out.append((self.slide_ids[slide], (float(x), float(y))))
-        return out
 
     def views(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """The teacher's input: target (and context) around each centre, as ``hookseg predict`` reads them."""
         fov = load_model_cached(self.teacher)[1].fov
         targets, contexts = [], []
-        for slide_id, centre in self.centres(rng):
+        for slide_id, centre in self.pool.draw(self.batch_size, rng):
             slide = self._open(slide_id)
             targets.append(slide.read_at_center(centre, (fov.size, fov.size), fov.mpp))
             if fov.context_mpp is not None:
@@ -244,7 +192,7 @@ class TeacherDataset(SeededBatches):
             if self.augment is not None:
                 image = self.augment(image, np.zeros(image.shape[:2], np.uint8), None, None, rng=rng)[0]
             if self.flips:
-                image, target = dihedral(image, target, rng)
+                image, target = turn([image, target], rng)
             images.append(image)
             targets.append(target)
         return {"target": np.stack(images).astype(np.float32)}, {"final": np.stack(targets)}

@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 from hookseg.annotations.classes import IGNORE_ID
-from hookseg.class_weights import labels_to_onehot
+from hookseg.class_weights import is_distribution, labels_to_onehot
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,10 @@ def confusion_matrix(y_true, y_pred, num_classes: int, ignore_label: int = IGNOR
 
     ``y_pred`` is (B,H,W,C) probabilities or (B,H,W) integer predictions.
     """
-    truth, _ = labels_to_onehot(y_true, num_classes, ignore_label)
+    truth, valid = labels_to_onehot(y_true, num_classes, ignore_label)
+    if is_distribution(y_true, num_classes):  # a soft target counts as its most likely class
+        top = ops.one_hot(ops.argmax(truth, axis=-1), num_classes, dtype="float32")
+        truth = top * ops.expand_dims(valid, -1)
     y_pred = ops.convert_to_tensor(y_pred)
     pred_labels = ops.argmax(y_pred, axis=-1) if len(y_pred.shape) == len(truth.shape) else y_pred
     pred = ops.one_hot(ops.cast(pred_labels, "int32"), num_classes, dtype="int32")

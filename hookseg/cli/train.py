@@ -41,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--warmup-steps", type=int, default=None, help="override train.warmup_steps")
     parser.add_argument("--augment", default=None, help="override: comma list of presets ('' = none)")
     parser.add_argument("--style-bank", default=None, help="stylegan_aug bank for `gan` ('none' = off)")
+    parser.add_argument("--teacher", default=None,
+                        help="soft targets: a model (.keras, or a phase name under models/) whose softmax on "
+                        "tissue of every training slide, annotated or not, fills --soft-share of each batch "
+                        "(manual labels win; colour presets on the student's view only). --labels then "
+                        "holds the manual labels the rest of the batch draws from")
+    parser.add_argument("--soft-share", type=float, default=0.5,
+                        help="with --teacher: the share of each batch that is teacher-labelled (default 0.5)")
     parser.set_defaults(func=run)
 
 
@@ -83,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = train_stage(
         config, manifest=manifest, labels=labels, out_model=Path(args.out), metrics_path=Path(args.metrics),
         work_dir=work, stage=args.run_name or args.stage, init_model=init, augment=augment,
-        class_map=class_map,
+        class_map=class_map, teacher=_init_path(args.teacher, Path(args.out).parent),
+        soft_share=args.soft_share,
     )
     ious = ", ".join(f"{k[4:]} {v:.3f}" for k, v in metrics.items() if k.startswith("iou_"))
     print(f"{args.out}: mean IoU {metrics['mean_iou']:.3f} on {metrics['split']} ({ious})")

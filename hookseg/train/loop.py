@@ -135,11 +135,16 @@ def build_training_state(fitted: keras.Model, batch: Any) -> None:
 
 
 def pixel_counts_of(dataset: PatchDataset, batches: int, num_classes: int, ignore_id: int) -> np.ndarray:
-    """Labelled pixels per class of the final output over the first ``batches`` batches (epoch 0)."""
+    """Labelled pixels per class of the final output over the first ``batches`` batches (epoch 0); for soft
+    targets the sum of their probabilities."""
     counts = np.zeros(num_classes, np.float64)
     for i in range(min(batches, len(dataset))):
         _, y = dataset[i]
-        labels = np.asarray(y["final"]).ravel()
+        final = np.asarray(y["final"])
+        if final.ndim == 4 and final.shape[-1] == num_classes:  # soft targets: expected pixels per class
+            counts += final.reshape(-1, num_classes).sum(axis=0)
+            continue
+        labels = final.ravel()
         labels = labels[(labels != ignore_id) & (labels < num_classes)]
         counts += np.bincount(labels, minlength=num_classes)[:num_classes]
     return counts
@@ -256,11 +261,14 @@ def train_stage(
     augment: Callable | None = None,
     mlflow_tags: Mapping[str, str] | None = None,
     class_map: ClassMap | None = None,
+    teacher: Path | None = None,
+    soft_share: float = 0.5,
 ) -> dict[str, Any]:
     """Train one stage and write ``out_model`` (.keras) and ``metrics_path`` (JSON) atomically.
 
     ``class_map`` (default configs/classes.yaml) sizes the model and is saved in its metadata, from where
-    pseudo-labelling, prediction and evaluation take it.
+    pseudo-labelling, prediction and evaluation take it. With ``teacher``, ``soft_share`` of every training
+    batch is tissue of any training slide labelled by the teacher's softmax (``train.soft_targets``).
     """
     import mlflow
 
@@ -273,6 +281,14 @@ def train_stage(
     keras.utils.set_random_seed(config.train.seed)
     work_dir.mkdir(parents=True, exist_ok=True)
     train_ds, val_ds = make_datasets(config, manifest, labels, work_dir, augment, class_map.num_classes)
+    soft_info: dict[str, Any] = {}
+    if teacher is not None:
+        from hookseg.train.soft_targets import soft_batches
+
+        train_ds = soft_batches(train_ds, config, manifest, labels, teacher, soft_share,
+                                class_map.num_classes)
+        soft_info = {"teacher": str(teacher), "soft_share": train_ds.soft_size / config.train.batch_size,
+                     "soft_slides": len(train_ds.pool)}
     model, init_info = build_model(config, init_model, class_map)
     class_weights, weight_info = stage_class_weights(config, train_ds, class_map)
     fitted = compile_model(model, config, class_map, class_weights)
@@ -300,6 +316,7 @@ def train_stage(
             "seed": config.train.seed,
             **init_info,
             **weight_info,
+            **soft_info,
         }
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
         save_model(model, out_model, ModelMeta(config.fov, class_map, stage))

@@ -89,7 +89,8 @@ def test_predict_runs_the_student_on_a_slide(distilled, cohort, tmp_path):
 
 def test_same_seed_draws_the_same_patches(colour_model, cohort):
     from hookseg.cohort import read_manifest
-    from hookseg.distill import TeacherDataset, tissue_cells
+    from hookseg.distill import TeacherDataset
+    from hookseg.sampling.tissue import tissue_cells
 
     _, _, teacher = colour_model
     cells = tissue_cells(read_manifest(cohort).split("train"))
