@@ -5,9 +5,10 @@ slide: the argmax where the top probability reaches ``threshold``, ignore elsewh
 winning. Three switches make those labels trustworthy by measurement (``pseudo_label.labeller``):
 ``target_precision`` (per-class thresholds calibrated on held-out annotations, ``threshold`` their floor;
 null = off), ``border_um`` (an ignore band at the model's class borders; 0 = off) and ``tta`` (teacher
-test-time flips: 0, 2 or 4 passes). Table 8's thresholds fall 0.9 (base predicting for phase 1) to 0.5
-(master 4 predicting for phase 5); its last value, 0.4, belongs to master 5 labelling a further round,
-which five phases do not run.
+test-time flips: 0, 2 or 4 passes). ``soft_share`` of each training batch is tissue of any training slide,
+annotated or not, with model k-1's softmax as its target (``hookseg.train.soft_targets``; 0 = off).
+Table 8's thresholds fall 0.9 (base predicting for phase 1) to 0.5 (master 4 predicting for phase 5); its
+last value, 0.4, belongs to master 5 labelling a further round, which five phases do not run.
 
 dvc.yaml interpolates every key of a phase (``${item.init}``, ``${item.style_bank}``, ...), so every key is
 required here: a phase this module accepts is a phase ``dvc repro`` can run. ``final`` names the model the
@@ -44,6 +45,7 @@ class Phase:
     target_precision: float | None  # per-class thresholds reaching this held-out precision; None = off
     border_um: float  # ignore band at the labelling model's class borders (microns); 0 = off
     tta: int  # teacher test-time augmentation: 0 none, 2 horizontal flip, 4 horizontal and vertical flips
+    soft_share: float  # share of each batch labelled by prev's softmax on any training tissue; 0 = off
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class _PhaseEntry:
     target_precision: float | None
     border_um: float
     tta: Literal[0, 2, 4]
+    soft_share: float
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ def _check_entry(name: str, entry: _PhaseEntry, parents: Mapping[str, str], sour
         _fail(source, f"{key}.target_precision", expected, entry.target_precision)
     if not entry.border_um >= 0.0:
         _fail(source, f"{key}.border_um", "a distance in microns >= 0 (0 = off)", entry.border_um)
+    if not 0.0 <= entry.soft_share < 1.0:
+        _fail(source, f"{key}.soft_share", "a share of the batch in [0, 1) (0 = off)", entry.soft_share)
 
 
 def _is_weight_list(text: str) -> bool:

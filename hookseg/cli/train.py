@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(manual labels win; colour presets on the student's view only). --labels then "
                         "holds the manual labels the rest of the batch draws from")
     parser.add_argument("--soft-share", type=float, default=0.5,
-                        help="with --teacher: the share of each batch that is teacher-labelled (default 0.5)")
+                        help="with --teacher: the share of each batch that is teacher-labelled (default 0.5; "
+                        "0 = the teacher is not used)")
     parser.set_defaults(func=run)
 
 
@@ -75,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         overrides["schedule"] = args.schedule
     if args.warmup_steps is not None:
         overrides["warmup_steps"] = args.warmup_steps
+    if not 0.0 <= args.soft_share < 1.0:
+        msg = f"--soft-share: expected a share of the batch in [0, 1). Received: {args.soft_share}"
+        raise ConfigError(msg)
     seed = config.train.seed if args.seed is None else _seed_arg(args.seed)
     overrides["seed"] = stage_seed(seed, args.run_name or args.stage)  # before the augment takes it
     config = config.with_train(**overrides)
@@ -90,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = train_stage(
         config, manifest=manifest, labels=labels, out_model=Path(args.out), metrics_path=Path(args.metrics),
         work_dir=work, stage=args.run_name or args.stage, init_model=init, augment=augment,
-        class_map=class_map, teacher=_init_path(args.teacher, Path(args.out).parent),
-        soft_share=args.soft_share,
+        class_map=class_map, soft_share=args.soft_share,
+        teacher=_init_path(args.teacher, Path(args.out).parent) if args.soft_share > 0 else None,
     )
     ious = ", ".join(f"{k[4:]} {v:.3f}" for k, v in metrics.items() if k.startswith("iou_"))
     print(f"{args.out}: mean IoU {metrics['mean_iou']:.3f} on {metrics['split']} ({ious})")

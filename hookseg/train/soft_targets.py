@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from hookseg.cohort import Manifest
-from hookseg.distill import load_teacher
 from hookseg.errors import ConfigError
 from hookseg.model_io import load_model_cached
+from hookseg.model_meta import read_meta
 from hookseg.sampling import PatchDataset
 from hookseg.sampling.dataset import SeededBatches
 from hookseg.sampling.labels import open_labels, read_labels_at_center
@@ -53,7 +53,7 @@ def overlay_manual(soft: np.ndarray, labels: np.ndarray, num_classes: int) -> np
 
 def check_teacher_view(teacher: str | Path, fov: FieldOfView) -> None:
     """The teacher must see what the student's target branch sees (size and mpp; its context, if any)."""
-    _, meta = load_teacher(teacher)
+    meta = read_meta(teacher)  # a missing file or one without hookseg metadata: a one-line ModelError
     mine = (fov.size, fov.mpp)
     theirs = (meta.fov.size, meta.fov.mpp)
     context_ok = meta.fov.context_mpp is None or (
@@ -187,7 +187,7 @@ def soft_batches(
     from hookseg.train.augment_hook import build_augment
 
     if not 0.0 <= soft_share < 1.0:
-        msg = f"--soft-share: expected a fraction in [0, 1). Received: {soft_share}"
+        msg = f"--soft-share: expected a share of the batch in [0, 1). Received: {soft_share}"
         raise ConfigError(msg)
     check_teacher_view(teacher, config.fov)
     batch = config.train.batch_size

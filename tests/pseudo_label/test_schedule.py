@@ -52,13 +52,15 @@ def _params(**phase_p2) -> dict:
     ({"target_precision": "high"}, "phases.p2.target_precision"),
     ({"border_um": -1}, "phases.p2.border_um"),
     ({"tta": 3}, "phases.p2.tta"),
+    ({"soft_share": 1.0}, "phases.p2.soft_share"),
+    ({"soft_share": -0.1}, "phases.p2.soft_share"),
 ])
 def test_a_bad_phase_entry_names_file_and_key(change, key):
     with pytest.raises(ConfigError, match=rf"^params\.yaml:{key}: "):
         schedule_from_mapping(_params(**change), "params.yaml")
 
 
-@pytest.mark.parametrize("key", ["style_bank", "target_precision", "border_um", "tta"])
+@pytest.mark.parametrize("key", ["style_bank", "target_precision", "border_um", "tta", "soft_share"])
 def test_a_missing_key_is_an_error_because_dvc_yaml_interpolates_every_key(key):
     params = copy.deepcopy(RAW)
     del params["phases"]["p3"][key]
