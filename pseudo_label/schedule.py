@@ -6,7 +6,8 @@ winning. Three switches make those labels trustworthy by measurement (``pseudo_l
 ``target_precision`` (per-class thresholds calibrated on held-out annotations, ``threshold`` their floor;
 null = off), ``border_um`` (an ignore band at the model's class borders; 0 = off) and ``tta`` (teacher
 test-time flips: 0, 2 or 4 passes). ``soft_share`` of each training batch is tissue of any training slide,
-annotated or not, with model k-1's softmax as its target (``hookseg.train.soft_targets``; 0 = off).
+annotated or not, with model k-1's softmax as its target (``hookseg.train.soft_targets``; 0 = off), and
+``hard_labels`` says where the rest takes its labels: ``pseudo`` (the thresholded labels) or ``manual``.
 Table 8's thresholds fall 0.9 (base predicting for phase 1) to 0.5 (master 4 predicting for phase 5); its
 last value, 0.4, belongs to master 5 labelling a further round, which five phases do not run.
 
@@ -46,6 +47,7 @@ class Phase:
     border_um: float  # ignore band at the labelling model's class borders (microns); 0 = off
     tta: int  # teacher test-time augmentation: 0 none, 2 horizontal flip, 4 horizontal and vertical flips
     soft_share: float  # share of each batch labelled by prev's softmax on any training tissue; 0 = off
+    hard_labels: str  # the rest of the batch: "pseudo" (pseudo/<name>) or "manual" (annotations alone)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class _PhaseEntry:
     border_um: float
     tta: Literal[0, 2, 4]
     soft_share: float
+    hard_labels: Literal["pseudo", "manual"]
 
 
 @dataclass(frozen=True)

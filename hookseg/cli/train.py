@@ -46,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "tissue of every training slide, annotated or not, fills --soft-share of each batch "
                         "(manual labels win; colour presets on the student's view only). --labels then "
                         "holds the manual labels the rest of the batch draws from")
+    parser.add_argument("--hard-labels", choices=("pseudo", "manual"), default="pseudo",
+                        help="where the rest of each batch takes its labels: the --labels folder as given "
+                        "(pseudo) or the manifest's annotations alone, rasterised into WORK/labels (manual; "
+                        "what --labels is then for is only the pipeline's stage order)")
     parser.add_argument("--soft-share", type=float, default=0.5,
                         help="with --teacher: the share of each batch that is teacher-labelled (default 0.5; "
                         "0 = the teacher is not used)")
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     class_map = stage_class_map(args.classes, init, args.labels)
     manifest = read_manifest(args.manifest)
     work = Path(args.work)
-    if args.labels:
+    if args.labels and args.hard_labels == "pseudo":
         labels = {p.stem: p for p in sorted(Path(args.labels).glob("*.tiff"))}
     else:
         labels = rasterize_manifest(manifest, class_map, work / "labels", mpp=config.data.label_mpp)

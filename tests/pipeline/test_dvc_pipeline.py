@@ -37,9 +37,10 @@ def project(tmp_path_factory):
     # Two phases keep the suite short (the lineage and the manual control each train every phase): p1 as in
     # params.yaml, then p2 with the last phase's settings (the StyleGAN bank, pixel weights), shipped.
     repo = params["phases"]
-    # p2 also half soft targets (p1's softmax on any training tissue), whatever params.yaml's default.
-    params["phases"] = {"p1": repo["p1"],
-                        "p2": {**repo[params["final"]], "prev": "p1", "init": "p1", "soft_share": 0.5}}
+    # p2 also half soft targets (p1's softmax on any training tissue), the rest manual labels, whatever
+    # params.yaml's default.
+    params["phases"] = {"p1": repo["p1"], "p2": {**repo[params["final"]], "prev": "p1", "init": "p1",
+                                                 "soft_share": 0.5, "hard_labels": "manual"}}
     params["final"] = "p2"
     for phase in params["phases"].values():
         phase["epochs"] = 1
@@ -84,6 +85,7 @@ def test_every_stage_ran_and_the_phase_table_exists(project):
     assert json.loads((root / "metrics" / "control_steps.json").read_text())["epochs"] == 2
     soft = json.loads((root / "metrics" / "p2.json").read_text())
     assert (soft["teacher"], soft["soft_share"]) == ("models/p1.keras", 0.5), soft
+    assert (root / "work" / "p2" / "labels" / "class_map.json").exists()  # manual labels rasterised there
     manual = json.loads((root / "metrics" / "manual" / "p1.json").read_text())
     assert manual["init"] == "warm_start"  # the manual chain starts where the lineage starts
     new_domain = sorted(p.name for p in (root / "predictions" / "new_domain").iterdir() if p.is_dir())

@@ -54,13 +54,15 @@ def _params(**phase_p2) -> dict:
     ({"tta": 3}, "phases.p2.tta"),
     ({"soft_share": 1.0}, "phases.p2.soft_share"),
     ({"soft_share": -0.1}, "phases.p2.soft_share"),
+    ({"hard_labels": "both"}, "phases.p2.hard_labels"),
 ])
 def test_a_bad_phase_entry_names_file_and_key(change, key):
     with pytest.raises(ConfigError, match=rf"^params\.yaml:{key}: "):
         schedule_from_mapping(_params(**change), "params.yaml")
 
 
-@pytest.mark.parametrize("key", ["style_bank", "target_precision", "border_um", "tta", "soft_share"])
+@pytest.mark.parametrize("key", ["style_bank", "target_precision", "border_um", "tta", "soft_share",
+                                 "hard_labels"])
 def test_a_missing_key_is_an_error_because_dvc_yaml_interpolates_every_key(key):
     params = copy.deepcopy(RAW)
     del params["phases"]["p3"][key]
