@@ -44,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--teacher", default=None,
                         help="soft targets: a model (.keras, or a phase name under models/) whose softmax on "
                         "tissue of every training slide, annotated or not, fills --soft-share of each batch "
-                        "(manual labels win; colour presets on the student's view only). --labels then "
-                        "holds the manual labels the rest of the batch draws from")
+                        "(the stage's labels win; colour presets on the student's view only); the rest of "
+                        "the batch is drawn as without it (see --hard-labels)")
     parser.add_argument("--hard-labels", choices=("pseudo", "manual"), default="pseudo",
                         help="where the rest of each batch takes its labels: the --labels folder as given "
                         "(pseudo) or the manifest's annotations alone, rasterised into WORK/labels (manual; "

@@ -5,12 +5,13 @@ labelled) and turn a 0.6/0.4 answer into a certainty, while distilling p5's soft
 student's input only gave a better model than p5 on both cohorts (docs/self-training.md, fourth bundle). So a
 soft phase fills each batch with two kinds of patch:
 
-* ``1 - soft_share`` of it from the manual annotations, exactly as a manual-label stage draws them (balanced
+* ``1 - soft_share`` of it from the stage's label rasters (the manual annotations, or with ``hard_labels:
+  pseudo`` the phase's thresholded pseudo-labels), exactly as a stage without a teacher draws them (balanced
   centres, the phase's full augmentation), as one-hot targets;
 * ``soft_share`` of it from tissue anywhere on any training slide, annotated or not, whose target is the
-  teacher's softmax on the clean view (``final``, and ``context`` where the teacher has one), with manual
-  labels winning where a slide has them. The student sees the view through the phase's colour presets only
-  (a warp would misalign the target) plus an exact flip / quarter turn of view and target together.
+  teacher's softmax on the clean view (``final``, and ``context`` where the teacher has one), with the same
+  label rasters winning where a slide has them. The student sees the view through the phase's colour
+  presets only (a warp would misalign the target) plus an exact flip / quarter turn of view and target.
 
 Targets are (B, H, W, C) distributions; an all-zero row means "no target" (an unannotated pixel of a manual
 patch), which :mod:`hookseg.losses` skips. Validation keeps the integer manual labels.
@@ -46,7 +47,7 @@ def onehot(labels: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def overlay_manual(soft: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """The teacher's distribution where ``labels`` has no class, the manual one-hot where it has one."""
+    """The teacher's distribution where ``labels`` has no class, the label's one-hot where it has one."""
     labelled = labels < num_classes
     return np.where(labelled[..., None], onehot(labels, num_classes), soft).astype(np.float32)
 
@@ -65,7 +66,8 @@ def check_teacher_view(teacher: str | Path, fov: FieldOfView) -> None:
 
 
 class SoftTargetBatches(SeededBatches):
-    """Batches of manual patches (one-hot) and teacher-labelled tissue patches (soft), in that order.
+    """Batches of labelled patches (one-hot, from ``manual``) and teacher-labelled tissue patches (soft), in
+    that order.
 
     Batch ``b`` of epoch ``e``: the manual part is ``manual[b]`` (its own seeded draw), the soft part comes
     from ``rng([seed, e, b])``; a resumed epoch draws the interrupted run's batches. Holds paths only.
