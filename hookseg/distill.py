@@ -159,7 +159,6 @@ class TeacherDataset(SeededBatches):
         if not cells:
             msg = "no slide with tissue to draw patches from"
             raise ManifestError(msg)
-        self.cells = cells
         self.pool = TissueCentres(cells)
         self.teacher = str(teacher)
         self.batch_size, self.steps, self.seed = batch_size, steps, seed
@@ -201,7 +200,7 @@ class TeacherDataset(SeededBatches):
         if slide_id not in self._readers:
             from hookseg.slides import open_slide
 
-            cells = self.cells[slide_id]
+            cells = self.pool.cells[slide_id]
             self._readers[slide_id] = open_slide(cells.path, mpp=cells.mpp)
         return self._readers[slide_id]
 

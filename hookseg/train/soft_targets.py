@@ -199,8 +199,9 @@ def soft_batches(
         raise ConfigError(msg)
     manual.batch_size = batch - soft_size
     cells = tissue_cells(manifest.select(["train"], option="soft targets (training slides)"))
-    augment = build_augment(config.with_train(augment=colour_presets(config.train.augment)))
+    presets = colour_presets(config.train.augment)
+    augment = build_augment(config.with_train(augment=presets))
     log.info("soft targets from %s: %d of %d patches per batch, %d training slides, colour presets %s",
-             teacher, soft_size, batch, len(cells), colour_presets(config.train.augment))
+             teacher, soft_size, batch, len(cells), presets)
     return SoftTargetBatches(manual, cells, labels, teacher, soft_size=soft_size, num_classes=num_classes,
                              seed=config.train.seed, augment=augment)
