@@ -37,10 +37,11 @@ def project(tmp_path_factory):
     # Two phases keep the suite short (the lineage and the manual control each train every phase): p1 as in
     # params.yaml, then p2 with the last phase's settings (the StyleGAN bank, pixel weights), shipped.
     repo = params["phases"]
-    # p2 also half soft targets (p1's softmax on any training tissue), the rest manual labels, whatever
-    # params.yaml's default.
-    params["phases"] = {"p1": repo["p1"], "p2": {**repo[params["final"]], "prev": "p1", "init": "p1",
-                                                 "soft_share": 0.5, "hard_labels": "manual"}}
+    # Both kinds of phase, whatever params.yaml's default: p1 thresholded pseudo-labels only (Table 8), p2
+    # half soft targets (p1's softmax on any training tissue) and the rest manual labels.
+    params["phases"] = {"p1": {**repo["p1"], "soft_share": 0.0, "hard_labels": "pseudo"},
+                        "p2": {**repo[params["final"]], "prev": "p1", "init": "p1",
+                               "soft_share": 0.5, "hard_labels": "manual"}}
     params["final"] = "p2"
     for phase in params["phases"].values():
         phase["epochs"] = 1
