@@ -90,12 +90,12 @@ def throughput(size: int, fov_mpp: float, tmp: Path, repeats: int, runtimes: lis
 
 def _model_and_batches(path: str, slide) -> tuple:
     """The Keras model, its metadata and in-memory batches read as predict reads them (once per model)."""
-    from hookseg.infer.predict import _read_batch
+    from hookseg.infer.tile_reads import read_batch
     from hookseg.model_io import load_model
 
     model, meta = load_model(path)
     stride = meta.fov.size * 3 // 4
-    batches = [_read_batch(slide, meta, [(x * stride, y * stride) for x in range(8)]) for y in range(24)]
+    batches = [read_batch(slide, meta, [(x * stride, y * stride) for x in range(8)]) for y in range(24)]
     return model, meta, batches
 
 

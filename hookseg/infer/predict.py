@@ -1,9 +1,9 @@
 """``predict_probabilities``: stream a slide through the model into a uint8 probability raster on disk.
 
-Tiles over tissue only, paired fields of view read by mpp, batched, read ahead of the model on a thread
-(OpenSlide and tifffile release the GIL while decoding), blended with ramps in a stripe accumulator. Only
-one stripe of tile rows lives in memory; finished rows go to a disk-backed array. Memory therefore grows
-with slide width, never with area.
+Tiles over tissue only, paired fields of view read by mpp (each run of adjacent tiles as one strip,
+``tile_reads``), batched, read ahead of the model on a thread (OpenSlide and tifffile release the GIL while
+decoding), blended with ramps in a stripe accumulator. Only one stripe of tile rows lives in memory; finished
+rows go to a disk-backed array. Memory therefore grows with slide width, never with area.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from hookseg.infer.params import InferParams
+from hookseg.infer.tile_reads import read_batch
 from hookseg.infer.tiling import TileGrid, ramp_weights, tiles_with_tissue
 from hookseg.io import write_json
 from hookseg.model_meta import ModelMeta
@@ -88,16 +89,23 @@ def predict_probabilities(
                      top=tiles[start][1] if start < len(tiles) else final_rows,
                      on_final=checkpoint.record if checkpoint else None)
     done = start
-    for batch_tiles, batch in _prefetched(slide, meta, tiles[start:], params):
-        output = model.predict_on_batch(_padded(batch, params.batch_size))
-        final = output["final"] if isinstance(output, dict) else output
-        final = final[0] if isinstance(final, list) else final
-        final = np.asarray(final, dtype=np.float32)[: len(batch_tiles)]  # predict_on_batch gives NumPy
-        for (x, y), p in zip(batch_tiles, final, strict=True):
-            stripe.add(x, y, p, weights)
-        done += len(batch_tiles)
-        if progress is not None:
-            progress(done, len(tiles))
+    # Blending runs on its own thread while the model takes the next batch; one thread keeps the tiles in
+    # order, and each batch waits for the one before, so at most one batch is blended behind the model.
+    with ThreadPoolExecutor(max_workers=1) as blender:
+        blended = None
+        for batch_tiles, batch in _prefetched(slide, meta, tiles[start:], params):
+            output = model.predict_on_batch(_padded(batch, params.batch_size))
+            final = output["final"] if isinstance(output, dict) else output
+            final = final[0] if isinstance(final, list) else final
+            final = np.asarray(final, dtype=np.float32)[: len(batch_tiles)]  # predict_on_batch gives NumPy
+            if blended is not None:
+                blended.result()
+            blended = blender.submit(_blend, stripe, batch_tiles, final, weights)
+            done += len(batch_tiles)
+            if progress is not None:
+                progress(done, len(tiles))
+        if blended is not None:
+            blended.result()
     stripe.flush_all()
     probs.flush()
     if checkpoint:
@@ -143,13 +151,19 @@ def _prefetched(
     """Batches in tile order; reading runs ``params.prefetch`` batches ahead on a worker thread."""
     batches = [tiles[i : i + params.batch_size] for i in range(0, len(tiles), params.batch_size)]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = [pool.submit(_read_batch, slide, meta, b) for b in batches[: params.prefetch + 1]]
+        pending = [pool.submit(read_batch, slide, meta, b) for b in batches[: params.prefetch + 1]]
         for number, tile_batch in enumerate(batches):
             batch = pending.pop(0).result()
             ahead = number + params.prefetch + 1
             if ahead < len(batches):
-                pending.append(pool.submit(_read_batch, slide, meta, batches[ahead]))
+                pending.append(pool.submit(read_batch, slide, meta, batches[ahead]))
             yield tile_batch, batch
+
+
+def _blend(stripe: _Stripe, tiles: list[tuple[int, int]], probabilities: np.ndarray,
+           weights: np.ndarray) -> None:
+    for (x, y), p in zip(tiles, probabilities, strict=True):
+        stripe.add(x, y, p, weights)
 
 
 def _padded(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
@@ -158,22 +172,6 @@ def _padded(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
     if missing <= 0:
         return batch
     return {k: np.concatenate([v, np.zeros((missing, *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
-
-
-def _read_batch(slide: SlideReader, meta: ModelMeta, tiles: list[tuple[int, int]]) -> dict[str, np.ndarray]:
-    fov = meta.fov
-    scale = fov.mpp / slide.mpp  # output px -> level-0 px
-    targets, contexts = [], []
-    for x, y in tiles:
-        targets.append(slide.read((x * scale, y * scale), (fov.size, fov.size), fov.mpp))
-        if fov.context_mpp is not None:
-            center = ((x + fov.size / 2) * scale, (y + fov.size / 2) * scale)
-            context_size = (fov.context_size, fov.context_size)
-            contexts.append(slide.read_at_center(center, context_size, fov.context_mpp))
-    batch = {"target": np.stack(targets).astype(np.float32)}
-    if contexts:
-        batch["context"] = np.stack(contexts).astype(np.float32)
-    return batch
 
 
 class _Stripe:

@@ -69,9 +69,9 @@ class OpenSlideReader(SlideReader):
             )
             raise SlideError(msg, path=self.path) from err
         rgba = np.asarray(region)
-        alpha = rgba[..., 3:4].astype(np.uint16)
-        if alpha.min() == 255:
+        if rgba[..., 3].min() == 255:  # opaque (the usual case): no uint16 copy of the alpha plane
             return np.ascontiguousarray(rgba[..., :3])
+        alpha = rgba[..., 3:4].astype(np.uint16)
         # Transparent pixels lie outside the scanned image: composite them onto white glass.
         rgb = (rgba[..., :3].astype(np.uint16) * alpha + BACKGROUND_RGB * (255 - alpha)) // 255
         return rgb.astype(np.uint8)

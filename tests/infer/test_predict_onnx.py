@@ -77,7 +77,7 @@ def test_onnx_export_predicts_a_real_slide_like_keras_without_importing_it(keras
 def test_onnx_model_answers_the_pipeline_call_like_keras(keras_and_onnx, sample_svs_jpeg):
     """Before uint8 quantisation: the probabilities of a real batch agree within 1e-3 (fp32)."""
     from hookseg.infer.onnx_model import load_onnx_model
-    from hookseg.infer.predict import _read_batch
+    from hookseg.infer.tile_reads import read_batch
     from hookseg.model_io import load_model_cached
     from hookseg.slides import open_slide
 
@@ -86,7 +86,7 @@ def test_onnx_model_answers_the_pipeline_call_like_keras(keras_and_onnx, sample_
     onnx_model, onnx_meta = load_onnx_model(export)
     assert onnx_meta.fov == meta.fov and onnx_meta.class_names == meta.class_names
     with open_slide(sample_svs_jpeg) as slide:
-        batch = _read_batch(slide, meta, [(60, 90), (100, 150), (150, 200), (200, 300)])
+        batch = read_batch(slide, meta, [(60, 90), (100, 150), (150, 200), (200, 300)])
     want, got = model.predict_on_batch(batch), onnx_model.predict_on_batch(batch)
     assert set(got) == set(want) == {"final", "context"}
     for key in want:
