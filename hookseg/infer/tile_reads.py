@@ -42,13 +42,13 @@ def read_batch(slide: SlideReader, meta: ModelMeta, tiles: list[Tile]) -> dict[s
     context = None
     if fov.context_mpp is not None:
         context = np.empty((len(tiles), fov.context_size, fov.context_size, 3), np.float32)
+        half = fov.context_size * fov.context_mpp / slide.mpp / 2  # level-0 px from centre to corner
     index = 0
     for run in row_runs(tiles):
         step = run[1][0] - run[0][0] if len(run) > 1 else 0
         x0, y0 = run[0]
         _read_run(slide, (x0 * scale, y0 * scale), len(run), step, fov.size, fov.mpp, target[index:])
         if context is not None:
-            half = fov.context_size * fov.context_mpp / slide.mpp / 2  # level-0 px from centre to corner
             corner = ((x0 + fov.size / 2) * scale - half, (y0 + fov.size / 2) * scale - half)
             _read_run(slide, corner, len(run), step * fov.mpp / fov.context_mpp, fov.context_size,
                       fov.context_mpp, context[index:])
