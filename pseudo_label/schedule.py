@@ -48,6 +48,7 @@ class Phase:
     tta: int  # teacher test-time augmentation: 0 none, 2 horizontal flip, 4 horizontal and vertical flips
     soft_share: float  # share of each batch labelled by prev's softmax on any training tissue; 0 = off
     hard_labels: str  # the rest of the batch: "pseudo" (pseudo/<name>) or "manual" (annotations alone)
+    soft_augment: str  # colour presets of the teacher-labelled patches: "same" (augment's), "none" or a list
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class _PhaseEntry:
     tta: Literal[0, 2, 4]
     soft_share: float
     hard_labels: Literal["pseudo", "manual"]
+    soft_augment: str
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ def _check_entry(name: str, entry: _PhaseEntry, parents: Mapping[str, str], sour
         _fail(source, f"{key}.border_um", "a distance in microns >= 0 (0 = off)", entry.border_um)
     if not 0.0 <= entry.soft_share < 1.0:
         _fail(source, f"{key}.soft_share", "a share of the batch in [0, 1) (0 = off)", entry.soft_share)
+    if not entry.soft_augment.strip() or " " in entry.soft_augment:
+        expected = "'same', 'none' or a comma list of colour presets without spaces"
+        _fail(source, f"{key}.soft_augment", expected, entry.soft_augment)
 
 
 def _is_weight_list(text: str) -> bool:

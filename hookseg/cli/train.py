@@ -53,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--soft-share", type=float, default=0.5,
                         help="with --teacher: the share of each batch that is teacher-labelled (default 0.5; "
                         "0 = the teacher is not used)")
+    parser.add_argument("--soft-augment", default="same",
+                        help="with --teacher: colour-only presets for the teacher-labelled patches, e.g. "
+                        "heavy_color,color_noise "
+                        "('same' = the colour presets of --augment; 'none' = no preset)")
     parser.set_defaults(func=run)
 
 
@@ -87,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     overrides["seed"] = stage_seed(seed, args.run_name or args.stage)  # before the augment takes it
     config = config.with_train(**overrides)
     augment = build_augment(config)  # a preset or bank problem fails before any label raster is written
+    soft_augment = _soft_augment(args.soft_augment)
     init = _init_path(args.init, Path(args.out).parent)
     class_map = stage_class_map(args.classes, init, args.labels)
     manifest = read_manifest(args.manifest)
@@ -98,12 +103,25 @@ def run(args: argparse.Namespace) -> int:
     metrics = train_stage(
         config, manifest=manifest, labels=labels, out_model=Path(args.out), metrics_path=Path(args.metrics),
         work_dir=work, stage=args.run_name or args.stage, init_model=init, augment=augment,
-        class_map=class_map, soft_share=args.soft_share,
+        class_map=class_map, soft_share=args.soft_share, soft_augment=soft_augment,
         teacher=_init_path(args.teacher, Path(args.out).parent) if args.soft_share > 0 else None,
     )
     ious = ", ".join(f"{k[4:]} {v:.3f}" for k, v in metrics.items() if k.startswith("iou_"))
     print(f"{args.out}: mean IoU {metrics['mean_iou']:.3f} on {metrics['split']} ({ious})")
     return 0
+
+
+def _soft_augment(text: str) -> list[str] | None:
+    """``--soft-augment``: None for 'same' (the colour presets of --augment), [] for 'none', else checked
+    colour presets."""
+    from hookseg.augment import PairedAugment
+    from hookseg.train.soft_targets import check_colour_presets
+
+    if text.strip() == "same":
+        return None
+    presets = [p for p in text.split(",") if p and p != "none"]
+    PairedAugment(presets)  # an unknown preset is a one-line error here, before any label raster
+    return check_colour_presets(presets)
 
 
 def stage_class_map(classes: str | None, init: Path | None, labels: str | None) -> ClassMap:

@@ -7,7 +7,7 @@ id), so running the same command again after an interruption continues where it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -263,12 +263,14 @@ def train_stage(
     class_map: ClassMap | None = None,
     teacher: Path | None = None,
     soft_share: float = 0.5,
+    soft_augment: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train one stage and write ``out_model`` (.keras) and ``metrics_path`` (JSON) atomically.
 
     ``class_map`` (default configs/classes.yaml) sizes the model and is saved in its metadata, from where
     pseudo-labelling, prediction and evaluation take it. With ``teacher``, ``soft_share`` of every training
-    batch is tissue of any training slide labelled by the teacher's softmax (``train.soft_targets``).
+    batch is tissue of any training slide labelled by the teacher's softmax (``train.soft_targets``), seen
+    through ``soft_augment`` (colour presets; default: those of the stage's augmentation).
     """
     import mlflow
 
@@ -286,9 +288,10 @@ def train_stage(
         from hookseg.train.soft_targets import soft_batches
 
         train_ds = soft_batches(train_ds, config, manifest, labels, teacher, soft_share,
-                                class_map.num_classes)
+                                class_map.num_classes, soft_augment)
         soft_info = {"teacher": str(teacher), "soft_share": train_ds.soft_size / config.train.batch_size,
-                     "soft_slides": len(train_ds.pool)}
+                     "soft_slides": len(train_ds.pool),
+                     "soft_augment": "same" if soft_augment is None else ",".join(soft_augment)}
     model, init_info = build_model(config, init_model, class_map)
     class_weights, weight_info = stage_class_weights(config, train_ds, class_map)
     fitted = compile_model(model, config, class_map, class_weights)

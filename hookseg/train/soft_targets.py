@@ -10,8 +10,10 @@ soft phase fills each batch with two kinds of patch:
   centres, the phase's full augmentation), as one-hot targets;
 * ``soft_share`` of it from tissue anywhere on any training slide, annotated or not, whose target is the
   teacher's softmax on the clean view (``final``, and ``context`` where the teacher has one), with the same
-  label rasters winning where a slide has them. The student sees the view through the phase's colour
-  presets only (a warp would misalign the target) plus an exact flip / quarter turn of view and target.
+  label rasters winning where a slide has them. The student sees the view through colour presets only (a
+  warp would misalign the target): the phase's own, or its ``soft_augment`` presets where those differ, so
+  a strong recolouring can teach stain invariance on the teacher's answers without recolouring the manual
+  labels too; plus an exact flip / quarter turn of view and target.
 
 Targets are (B, H, W, C) distributions; an all-zero row means "no target" (an unannotated pixel of a manual
 patch), which :mod:`hookseg.losses` skips. Validation keeps the integer manual labels.
@@ -137,6 +139,7 @@ class SoftTargetBatches(SeededBatches):
         self, views: dict[str, list[np.ndarray]], targets: dict[str, np.ndarray], rng: np.random.Generator,
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         has_context = bool(views["context"])
+        colour_rng, turn_rng = rng.spawn(2)  # the turns do not depend on which colour presets ran
         x: dict[str, list[np.ndarray]] = {"target": [], "context": []}
         y: dict[str, list[np.ndarray]] = {k: [] for k in targets}
         for i, image in enumerate(views["target"]):
@@ -145,9 +148,9 @@ class SoftTargetBatches(SeededBatches):
                 blank = np.zeros(image.shape[:2], np.uint8)
                 image, _, context, _ = self.augment(
                     image, blank, context, None if context is None else np.zeros(context.shape[:2], np.uint8),
-                    rng=rng)
+                    rng=colour_rng)
             arrays = [image, targets["final"][i]] + ([context, targets["context"][i]] if has_context else [])
-            arrays = turn(arrays, rng)
+            arrays = turn(arrays, turn_rng)
             x["target"].append(arrays[0])
             y["final"].append(arrays[1])
             if has_context:
@@ -180,12 +183,23 @@ def colour_presets(presets: Sequence[str]) -> list[str]:
     return [p for p in presets if PairedAugment([p]).pipeline.geometry is None]
 
 
+def check_colour_presets(presets: Sequence[str], option: str = "--soft-augment") -> list[str]:
+    """``presets`` unchanged when none of them warps, crops or flips; else a one-line error naming them."""
+    warping = sorted(set(presets) - set(colour_presets(presets)))
+    if warping:
+        msg = (f"{option}: expected colour-only presets (a warp would misalign the teacher's target). "
+               f"Received warping preset(s): {warping}")
+        raise ConfigError(msg)
+    return list(presets)
+
+
 def soft_batches(
     manual: PatchDataset, config: StageConfig, manifest: Manifest, labels: Mapping[str, Path],
-    teacher: str | Path, soft_share: float, num_classes: int,
+    teacher: str | Path, soft_share: float, num_classes: int, soft_augment: Sequence[str] | None = None,
 ) -> SoftTargetBatches:
     """Wrap a stage's manual training batches: ``soft_share`` of each batch becomes teacher-labelled tissue
-    patches from every ``train`` slide of the manifest (the batch size stays the stage's)."""
+    patches from every ``train`` slide of the manifest (the batch size stays the stage's). Their presets are
+    ``soft_augment`` (colour-only), by default the colour presets of the stage's own."""
     from hookseg.train.augment_hook import build_augment
 
     if not 0.0 <= soft_share < 1.0:
@@ -199,7 +213,8 @@ def soft_batches(
         raise ConfigError(msg)
     manual.batch_size = batch - soft_size
     cells = tissue_cells(manifest.select(["train"], option="soft targets (training slides)"))
-    presets = colour_presets(config.train.augment)
+    presets = (colour_presets(config.train.augment) if soft_augment is None
+               else check_colour_presets(soft_augment))
     augment = build_augment(config.with_train(augment=presets))
     log.info("soft targets from %s: %d of %d patches per batch, %d training slides, colour presets %s",
              teacher, soft_size, batch, len(cells), presets)

@@ -55,6 +55,8 @@ def _params(**phase_p2) -> dict:
     ({"soft_share": 1.0}, "phases.p2.soft_share"),
     ({"soft_share": -0.1}, "phases.p2.soft_share"),
     ({"hard_labels": "both"}, "phases.p2.hard_labels"),
+    ({"soft_augment": ""}, "phases.p2.soft_augment"),
+    ({"soft_augment": "heavy_color, color_noise"}, "phases.p2.soft_augment"),
 ])
 def test_a_bad_phase_entry_names_file_and_key(change, key):
     with pytest.raises(ConfigError, match=rf"^params\.yaml:{key}: "):
@@ -62,7 +64,7 @@ def test_a_bad_phase_entry_names_file_and_key(change, key):
 
 
 @pytest.mark.parametrize("key", ["style_bank", "target_precision", "border_um", "tta", "soft_share",
-                                 "hard_labels"])
+                                 "hard_labels", "soft_augment"])
 def test_a_missing_key_is_an_error_because_dvc_yaml_interpolates_every_key(key):
     params = copy.deepcopy(RAW)
     del params["phases"]["p3"][key]

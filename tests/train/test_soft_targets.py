@@ -36,7 +36,8 @@ def teachers(tmp_path_factory) -> dict[str, Path]:
             for name, (size, context, fov) in views.items()}
 
 
-def soft_dataset(cohort: Path, teacher: Path, work: Path, augment: list[str], share: float = 0.5):
+def soft_dataset(cohort: Path, teacher: Path, work: Path, augment: list[str], share: float = 0.5,
+                 soft_augment: list[str] | None = None):
     """The smoke master's training batches (batch 8) with ``share`` teacher-labelled; slide b has no manual
     labels, so only the teacher labels it."""
     from hookseg.cohort import read_manifest
@@ -50,7 +51,7 @@ def soft_dataset(cohort: Path, teacher: Path, work: Path, augment: list[str], sh
     manifest = read_manifest(cohort)
     labels = {"a": cohort.parent / "labels" / "a.tiff", "c": cohort.parent / "labels" / "c.tiff"}
     manual, _ = make_datasets(config, manifest, labels, work, build_augment(config), 3)
-    return soft_batches(manual, config, manifest, labels, teacher, share, 3)
+    return soft_batches(manual, config, manifest, labels, teacher, share, 3, soft_augment)
 
 
 @pytest.mark.parametrize("kind", ["dual", "single"])
@@ -87,6 +88,28 @@ def test_same_batch_again_is_identical_and_epochs_differ(cohort, teachers, tmp_p
     dataset.set_epoch(1)
     assert dataset.manual.epoch == 1
     assert not np.array_equal(dataset[0][0]["target"][4:], first[0]["target"][4:])
+
+
+def test_soft_augment_recolours_the_teacher_labelled_half_only(cohort, teachers, tmp_path):
+    """--soft-augment: a strong recolouring of the student's view of teacher-labelled tissue, while the
+    manual half keeps the stage's own presets: same manual patches, same soft targets, other soft views."""
+    plain = soft_dataset(cohort, teachers["dual"], tmp_path / "plain", ["basic"])
+    recoloured = soft_dataset(cohort, teachers["dual"], tmp_path / "recoloured", ["basic"],
+                              soft_augment=["heavy_color"])
+    assert plain.augment is None and recoloured.augment is not None
+    (x0, y0), (x1, y1) = plain[0], recoloured[0]
+    for key in ("target", "context"):
+        np.testing.assert_array_equal(x0[key][:4], x1[key][:4])  # the manual half is untouched
+        assert np.abs(x0[key][4:].astype(float) - x1[key][4:].astype(float)).mean() > 1.0
+    for key in y0:
+        np.testing.assert_array_equal(y0[key], y1[key])  # targets come from the clean view
+
+
+def test_soft_augment_with_a_warping_preset_is_a_one_line_error(cohort, teachers, tmp_path):
+    from hookseg.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^--soft-augment: expected colour-only presets .*\['basic'\]$"):
+        soft_dataset(cohort, teachers["dual"], tmp_path, ["basic"], soft_augment=["heavy_color", "basic"])
 
 
 def test_manual_labels_win_over_the_teacher():

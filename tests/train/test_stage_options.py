@@ -87,3 +87,14 @@ def test_cli_seed_and_class_weight_options_parse_or_fail_in_one_line() -> None:
     assert _floats("1,2,1", "--class-weights") == [1.0, 2.0, 1.0]
     with pytest.raises(ConfigError, match=r"^--class-weights: expected .*'pixle'"):
         _floats("pixle", "--class-weights")
+
+
+def test_cli_soft_augment_parses_same_none_and_colour_presets_or_fails_in_one_line() -> None:
+    from hookseg.cli.train import _soft_augment
+
+    assert _soft_augment("same") is None and _soft_augment("none") == []
+    assert _soft_augment("heavy_color,color_noise") == ["heavy_color", "color_noise"]
+    with pytest.raises(ConfigError, match=r"^--soft-augment: expected colour-only .*\['xy_jitter'\]$"):
+        _soft_augment("heavy_color,xy_jitter")
+    with pytest.raises(ConfigError, match=r"heavy_colour"):
+        _soft_augment("heavy_colour")
