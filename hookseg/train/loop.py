@@ -291,7 +291,7 @@ def train_stage(
                                 class_map.num_classes, soft_augment)
         soft_info = {"teacher": str(teacher), "soft_share": train_ds.soft_size / config.train.batch_size,
                      "soft_slides": len(train_ds.pool),
-                     "soft_augment": "same" if soft_augment is None else ",".join(soft_augment)}
+                     "soft_augment": "same" if soft_augment is None else ",".join(soft_augment) or "none"}
     model, init_info = build_model(config, init_model, class_map)
     class_weights, weight_info = stage_class_weights(config, train_ds, class_map)
     fitted = compile_model(model, config, class_map, class_weights)
