@@ -112,16 +112,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _soft_augment(text: str) -> list[str] | None:
-    """``--soft-augment``: None for 'same' (the colour presets of --augment), [] for 'none', else checked
-    colour presets."""
-    from hookseg.augment import PairedAugment
+    """``--soft-augment``: None for 'same' (the colour presets of --augment), [] for 'none', else colour
+    presets, checked here (an unknown or warping preset is a one-line error) before any label raster."""
     from hookseg.train.soft_targets import check_colour_presets
 
     if text.strip() == "same":
         return None
-    presets = [p for p in text.split(",") if p and p != "none"]
-    PairedAugment(presets)  # an unknown preset is a one-line error here, before any label raster
-    return check_colour_presets(presets)
+    return check_colour_presets([p for p in text.split(",") if p and p != "none"])
 
 
 def stage_class_map(classes: str | None, init: Path | None, labels: str | None) -> ClassMap:
