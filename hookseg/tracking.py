@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,32 @@ DEFAULT_EXPERIMENT = "hookseg"
 def tracking_uri() -> str:
     """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db`` (3.17 refuses the file store)."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
+
+
+def check_server(uri: str | None = None, timeout: float = 5.0) -> None:
+    """Fail now, in one line, when an http(s) tracking URI does not answer.
+
+    MLflow's client retries a dead server with backoff for minutes and then raises from deep inside a stage
+    that may have trained for an hour; a stage that logs only at its end calls this before its work.
+    Any HTTP answer counts as alive (an auth proxy may refuse ``/health``); only a connection that fails does
+    not. Other URIs (the SQLite default, ``databricks``) pass unchecked.
+    """
+    from hookseg.errors import ConfigError
+
+    uri = uri or tracking_uri()
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        msg = (f"MLFLOW_TRACKING_URI: expected an MLflow server answering at {uri}; GET /health failed "
+               f"({reason}). Start one (mlflow server --host 127.0.0.1 --port N) or unset "
+               "MLFLOW_TRACKING_URI to log to ./mlflow.db")
+        raise ConfigError(msg) from None
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
@@ -63,6 +91,7 @@ def start_run(
     """
     import mlflow
 
+    check_server()
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_experiment(experiment or os.environ.get("HOOKSEG_EXPERIMENT", DEFAULT_EXPERIMENT))
     run_id = None

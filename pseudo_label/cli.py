@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.model).is_file():
         msg = f"{args.model}: model not found; train it first (`dvc repro`, or `hookseg train --out ...`)"
         raise ModelError(msg, path=args.model)
+    if not args.no_mlflow:
+        from hookseg.tracking import check_server
+
+        check_server()  # a dead tracking server fails here, not after the cohort is labelled
     # Keras and Ray load only once the arguments are known to be good.
     from hookseg.cohort import read_manifest
     from hookseg.io import write_json

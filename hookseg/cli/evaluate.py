@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from hookseg.evaluate.run import cohort_names, evaluate
     from hookseg.infer.params import InferParams
     from hookseg.model_meta import read_meta
+    from hookseg.tracking import check_server
 
+    if not args.no_mlflow:
+        check_server()  # a dead tracking server fails here, not after every slide is predicted
     names = read_meta(args.model).class_names  # fails fast, in one line, on a bad model file
     manifest = read_manifest(args.manifest)
     splits = [s.strip() for s in args.split.split(",") if s.strip()]

@@ -54,7 +54,9 @@ def print_where(args: argparse.Namespace) -> int:
     print("\nResults")
     if table.exists():
         print(table.read_text())
-    print(f"  MLflow runs:        mlflow ui --backend-store-uri {tracking_uri()}")
+    uri = tracking_uri()
+    server = uri.startswith(("http://", "https://"))  # a server is its own UI
+    print(f"  MLflow runs:        {uri if server else f'mlflow ui --backend-store-uri {uri}'}")
     print("  per-phase metrics:  dvc metrics show   (threshold curves: dvc plots show)")
     print("  evaluation tables:  eval/<model>/tables.csv, eval/<model>/report.md")
     print("  new-domain output:  predictions/new_domain/<slide>/ (labels.tiff, regions.geojson, overlay.png)")
