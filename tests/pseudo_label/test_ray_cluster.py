@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -45,8 +46,31 @@ def ray_cluster(tmp_path):
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        stop_cluster(temp_dir, port)
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def stop_cluster(temp_dir: Path, port: int) -> None:
+    """Kill this cluster's processes (those naming its temp dir or port, and their children), as
+    ``ray stop --force`` would, but only these: ``ray stop`` stops every Ray on the machine, a parallel test's
+    local runtime included."""
+    import psutil
+
+    mine = re.compile(rf"{re.escape(str(temp_dir))}|:{port}(?!\d)")
+    found: dict[int, psutil.Process] = {}
+    for proc in psutil.process_iter(["cmdline"]):
+        if mine.search(" ".join(proc.info["cmdline"] or ())):
+            try:
+                found.update({p.pid: p for p in (proc, *proc.children(recursive=True))})
+            except psutil.NoSuchProcess:
+                continue
+    for proc in found.values():
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            continue
+    _, alive = psutil.wait_procs(list(found.values()), timeout=60)
+    assert not alive, alive
 
 
 def run_labeller(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
