@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", default=False, help="also run tests marked slow")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One Ray token for the session, set before xdist starts its workers (they inherit it).
+
+    Ray 2.60's first local ``ray.init`` on a machine writes a new ~/.ray/auth_token when there is none; two
+    workers doing that at once can each start a runtime under a token the other then overwrites.
+    """
+    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+
+
+# Files that take minutes on a 2-core machine, longest first (pytest --durations). `make test` runs two xdist
+# workers handing out whole files in collection order (--dist loadfile --no-loadscope-reorder): these go
+# first, so no worker starts a long file when the other is nearly done.
+LONG_FILES_FIRST = (
+    "pipeline/test_dvc_pipeline.py",
+    "train/test_train_stage.py",
+    "model/test_backend_portability.py",
+    "train/test_four_classes.py",
+    "model/test_export.py",
+    "infer/test_predict_onnx.py",
+    "train/test_distill.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONG_FILES_FIRST)}
+    tests = Path(__file__).parent
+    items.sort(key=lambda item: rank.get(item.path.relative_to(tests).as_posix(), len(rank)))  # stable
     if config.getoption("--run-slow"):
         return
     skip_slow = pytest.mark.skip(reason="slow: pass --run-slow")

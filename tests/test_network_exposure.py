@@ -21,10 +21,16 @@ import ray
 from hookseg.parallel import init_ray
 init_ray(1)
 assert ray.get(ray.remote(lambda: 7).remote()) == 7
-mine = {p.pid: p for p in psutil.Process().children(recursive=True)}
-found = [(c.laddr.ip, c.laddr.port, mine[c.pid].name()) for c in psutil.net_connections(kind="inet")
+def name(process):  # a short-lived child (a worker's helper) may be gone by the time it is asked
+    try:
+        return process.name()
+    except psutil.NoSuchProcess:
+        return None
+mine = {p.pid: name(p) for p in psutil.Process().children(recursive=True)}
+mine = {pid: n for pid, n in mine.items() if n is not None}
+found = [(c.laddr.ip, c.laddr.port, mine[c.pid]) for c in psutil.net_connections(kind="inet")
          if c.status == psutil.CONN_LISTEN and c.pid in mine]
-names = sorted({p.name() for p in mine.values()})
+names = sorted(set(mine.values()))
 ray.shutdown()
 print(json.dumps({"listening": found, "processes": names}))
 """

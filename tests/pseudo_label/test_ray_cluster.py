@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -31,20 +32,23 @@ def free_port() -> int:
 def ray_cluster(tmp_path):
     port = free_port()
     temp_dir = Path("/tmp") / f"hookseg-ray-{os.getpid()}"
-    # Ray 2.60 authenticates with a token by default; say so on both sides (head and driver), so the test does
-    # not depend on how each side would resolve the default.
+    # Ray 2.60 authenticates with a token by default; say so on both sides (head and driver), with the
+    # cluster's own token, so the test depends neither on how each side would resolve the default nor on a
+    # ~/.ray/auth_token that an earlier local Ray happened to leave (a fresh machine has none).
+    token = secrets.token_hex(32)
     env = {
         **os.environ,
         "RAY_USAGE_STATS_ENABLED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": token,
     }
     start = subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
                             "--num-cpus", "2", "--include-dashboard", "false", "--temp-dir", str(temp_dir),
                             "--disable-usage-stats"], env=env, capture_output=True, text=True, timeout=180)
     assert start.returncode == 0, start.stdout + start.stderr
     try:
-        yield f"127.0.0.1:{port}"
+        yield {"RAY_ADDRESS": f"127.0.0.1:{port}", "RAY_AUTH_TOKEN": token}
     finally:
         stop_cluster(temp_dir, port)
         shutil.rmtree(temp_dir, ignore_errors=True)
@@ -98,7 +102,7 @@ def test_cluster_labels_equal_local_and_bad_slide_is_reported(colour_model, ray_
     local = run_labeller([*common, "--out", str(tmp_path / "local"), "--workers", "0"], base_env)
     assert local.returncode == 0, local.stderr[-2000:]
     cluster = run_labeller(
-        [*common, "--out", str(tmp_path / "cluster")], {**base_env, "RAY_ADDRESS": ray_cluster}
+        [*common, "--out", str(tmp_path / "cluster")], {**base_env, **ray_cluster}
     )
     assert cluster.returncode == 0, cluster.stderr[-3000:]
     assert "joined Ray cluster" in cluster.stderr
