@@ -23,6 +23,10 @@ class OpenSlideReader(SlideReader):
         except (openslide.OpenSlideError, OSError) as err:
             msg = f"{self.path}: OpenSlide cannot open it ({err}); expected a whole-slide image or tiled TIFF"
             raise SlideError(msg, path=self.path) from err
+        # OpenSlide's downsamples (not our rounded ones) and properties, kept: each access of either asks the
+        # C library again, and every tile read needs both (bounds): a fifth of the Python time of a read.
+        self._downsamples = tuple(float(ds) for ds in self._slide.level_downsamples)
+        self._properties = dict(self._slide.properties)
         self._init_levels()
 
     @property
@@ -31,12 +35,12 @@ class OpenSlideReader(SlideReader):
 
     @property
     def properties(self) -> dict[str, str]:
-        return dict(self._slide.properties)
+        return dict(self._properties)
 
     def _level_geometry(self) -> list[tuple[int, int, float]]:
         return [
             (w, h, float(ds))
-            for (w, h), ds in zip(self._slide.level_dimensions, self._slide.level_downsamples, strict=True)
+            for (w, h), ds in zip(self._slide.level_dimensions, self._downsamples, strict=True)
         ]
 
     def _metadata_mpp(self) -> float | None:
@@ -56,11 +60,11 @@ class OpenSlideReader(SlideReader):
     def _window_origin(self, level: int, x: int, y: int) -> tuple[float, float]:
         # OpenSlide maps an integer level-0 location to level pixels with its own downsample estimate
         # (7.99 for an odd-sized pyramid's level 3) and interpolates: the window starts at that fraction.
-        ds = self._slide.level_downsamples[level]
+        ds = self._downsamples[level]
         return math.ceil(x * ds) / ds, math.ceil(y * ds) / ds
 
     def _read_level(self, level: int, x: int, y: int, width: int, height: int) -> np.ndarray:
-        ds = self._slide.level_downsamples[level]
+        ds = self._downsamples[level]
         try:
             region = self._slide.read_region((math.ceil(x * ds), math.ceil(y * ds)), level, (width, height))
         except openslide.OpenSlideError as err:
