@@ -33,8 +33,8 @@ from hookseg.slides.base import SlideReader
 
 log = logging.getLogger(__name__)
 
-# Reader and blender threads run at the lowest priority: with it, the demo student's pipeline efficiency went
-# from 0.883 to 0.902 in Keras and 0.896 to 0.909 in onnxruntime (bench/wsi_infer.py, 8000-px slide, README).
+# Reader and blender threads run at the lowest priority: with it alone, the demo student's pipeline efficiency
+# went from 0.883 to 0.902 in Keras and 0.896 to 0.909 in onnxruntime (bench/wsi_infer.py, one round; README).
 NICE = 19
 
 
