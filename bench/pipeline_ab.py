@@ -6,8 +6,11 @@ same model, slide and in-memory batches, in a shuffled order each round, so drif
 is the mean of the per-round differences in efficiency (pipeline over model-only tiles/s) with a bootstrap
 95% CI. Only ``hookseg/infer/predict.py`` comes from the other commit (what it imports is this tree's).
 
-Usage: python bench/pipeline_ab.py --base REV --model M.keras [--runtime keras|onnx] [--rounds 20]
+Usage: python bench/pipeline_ab.py [--base HEAD] [--model M.keras] [--runtime keras|onnx] [--rounds 20]
        [--size 8000]
+Without --model: a random-init student of the demo's shape (MobileNetV3-Small U-Net, 128 px at 2 um/px), the
+model fast enough for the pipeline around it to show. Without --base: the last commit against the working
+tree.
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ def module_at(rev: str, tmp: Path):
     return module
 
 
+def demo_student(path: Path) -> Path:
+    """A random-init model shaped like the demo's distilled student (params.yaml ``distill``)."""
+    from hookseg.model import create_model
+    from hookseg.model_io import ModelMeta, save_model
+    from hookseg.sampling import FieldOfView
+
+    model = create_model("unet", encoder="mnv3s", input_size=128, decoder_filters=[32, 24, 16, 16, 8])
+    return save_model(model, path, ModelMeta(FieldOfView(size=128, mpp=2.0, context_mpp=None)))
+
+
 def main() -> None:
     import numpy as np
 
@@ -52,8 +65,8 @@ def main() -> None:
     from hookseg.slides import open_slide
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
-    parser.add_argument("--model", required=True, help="a .keras model (a random-init one times the same)")
+    parser.add_argument("--base", default="HEAD", help="the commit to compare against (e.g. HEAD~1)")
+    parser.add_argument("--model", default=None, help="a .keras model (a random-init one times the same)")
     parser.add_argument("--runtime", default="keras", choices=("keras", "onnx"))
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--size", type=int, default=8000, help="generated slide side in px at 0.5 um/px")
@@ -62,13 +75,15 @@ def main() -> None:
         tmp = Path(name)
         versions = {"base": module_at(args.base, tmp), "this": current}
         slide_path = make_slide(tmp / "slide.tif", args.size)
+        model_path = args.model or str(demo_student(tmp / "student.keras"))
         params = replace(InferParams.load(), batch_size=8, prefetch=2)
         rates: dict[str, list[float]] = {"base": [], "this": [], "model": []}
         with open_slide(slide_path) as slide:
-            model, meta, batches = _model_and_batches(args.model, slide)
+            model, meta, batches = _model_and_batches(model_path, slide)
             if args.runtime == "onnx":
-                model = _onnx_predictor(args.model, tmp / "onnx")
-            current.predict_probabilities(model, meta, slide, tmp / "p.npy", params)  # warm: graph, caches
+                model = _onnx_predictor(model_path, tmp / "onnx")
+            for version in versions.values():  # warm both alike: graph, caches, first-call costs
+                version.predict_probabilities(model, meta, slide, tmp / "p.npy", params)
             for round_ in range(args.rounds):
                 order = list(rates)
                 random.Random(round_).shuffle(order)
@@ -87,7 +102,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     boot = rng.choice(diff, (5000, len(diff))).mean(axis=1)
     print(json.dumps({
-        "model": Path(args.model).name, "runtime": args.runtime, "base": args.base, "rounds": args.rounds,
+        "model": Path(model_path).name, "runtime": args.runtime, "base": args.base, "rounds": args.rounds,
         "tiles_per_s": {k: round(statistics.median(v), 1) for k, v in rates.items()},
         "efficiency_median": {k: round(statistics.median(v), 3) for k, v in efficiency.items()},
         "efficiency_change": round(float(diff.mean()), 3),
