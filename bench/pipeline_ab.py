@@ -35,8 +35,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def module_at(rev: str, tmp: Path):
     """``hookseg/infer/predict.py`` as it was at ``rev``, imported under another name."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:hookseg/infer/predict.py"],
-                            capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:hookseg/infer/predict.py"],
+                           capture_output=True, text=True)
+    if shown.returncode != 0:
+        msg = f"--base {rev}: expected a commit that has hookseg/infer/predict.py ({shown.stderr.strip()})"
+        raise SystemExit(msg)
+    source = shown.stdout
     path = tmp / "predict_at_base.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("predict_at_base", path)
