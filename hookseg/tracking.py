@@ -29,6 +29,11 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
 
 
+def is_server_uri(uri: str) -> bool:
+    """An MLflow tracking server (http or https), as opposed to a local store such as the SQLite default."""
+    return uri.startswith(("http://", "https://"))
+
+
 def check_server(uri: str | None = None, timeout: float = 5.0) -> None:
     """Fail now, in one line, when an http(s) tracking URI does not answer.
 
@@ -40,7 +45,7 @@ def check_server(uri: str | None = None, timeout: float = 5.0) -> None:
     from hookseg.errors import ConfigError
 
     uri = uri or tracking_uri()
-    if not uri.startswith(("http://", "https://")):
+    if not is_server_uri(uri):
         return
     try:
         with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):

@@ -7,7 +7,6 @@ through ``MLFLOW_TRACKING_URI=http://127.0.0.1:<port>``, so what the test reads 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,9 @@ import pytest
 
 from hookseg.cli import main
 from tests.factories import banded_cohort
+from tests.ports import free_port
 
 MLFLOW = str(Path(sys.executable).with_name("mlflow"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_healthy(url: str, server: subprocess.Popen, log: Path, deadline_s: float = 180.0) -> None:

@@ -48,15 +48,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_where(args: argparse.Namespace) -> int:
-    from hookseg.tracking import tracking_uri
+    from hookseg.tracking import is_server_uri, tracking_uri
 
     table = Path("metrics/phases.md")
     print("\nResults")
     if table.exists():
         print(table.read_text())
     uri = tracking_uri()
-    server = uri.startswith(("http://", "https://"))  # a server is its own UI
-    print(f"  MLflow runs:        {uri if server else f'mlflow ui --backend-store-uri {uri}'}")
+    shown = uri if is_server_uri(uri) else f"mlflow ui --backend-store-uri {uri}"  # a server is its own UI
+    print(f"  MLflow runs:        {shown}")
     print("  per-phase metrics:  dvc metrics show   (threshold curves: dvc plots show)")
     print("  evaluation tables:  eval/<model>/tables.csv, eval/<model>/report.md")
     print("  new-domain output:  predictions/new_domain/<slide>/ (labels.tiff, regions.geojson, overlay.png)")
