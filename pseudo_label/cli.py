@@ -95,9 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _quality(model: Path, manifest: Any, summaries: dict[str, dict[str, Any]], out: Path) -> dict[str, Any]:
     """Pool the slides' label-quality counts; write OUT/quality.json and OUT/quality.md; print the tables."""
+    from hookseg.evaluate.truth import fine_tables
     from hookseg.io import atomic_write_text, write_json
     from hookseg.model_meta import read_meta
-    from pseudo_label.quality import CohortQuality, QualityCounts, fine_tables, markdown
+    from pseudo_label.quality import CohortQuality, QualityCounts, markdown
 
     class_map = read_meta(model).class_map
     records = {r.slide_id: r for r in manifest.records}

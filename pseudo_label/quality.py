@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,15 +82,6 @@ class QualityCounts:
             counts.truth[int(code)] = row
         counts.held_out[:] = np.asarray(data["held_out"], np.int64).reshape(counts.held_out.shape)
         return counts
-
-
-def fine_tables(ground_truth: Path, class_map: Any) -> tuple[np.ndarray, dict[int, str]]:
-    """For a ground-truth raster: fine code -> class id (the class map's clubbing) and fine code -> name."""
-    from hookseg.annotations.label_mask import read_codes
-    from hookseg.evaluate.truth import code_lut, code_table_for
-
-    table = code_table_for(Path(ground_truth))
-    return code_lut(table, class_map), {code: name for code, (name, _) in read_codes(table).items()}
 
 
 def _ratio(num: float, den: float) -> float | None:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hookseg.evaluate.fine import fine_rows
 from hookseg.evaluate.paired import Bootstrap, Estimate, iou_estimates, paired_difference
 from hookseg.evaluate.per_slide import TAGS, SlideSet
 
@@ -72,6 +73,10 @@ def phase_table(models: Mapping[str, SlideSet], base: str, boot: Bootstrap) -> d
             if not part.ids:
                 continue
             table[name][cohort] = model_scores(part, boot)
+            fine = fine_rows(part.pooled_fine(), part.fine_classes, classes)
+            if fine:
+                table[name][cohort]["fine"] = {r["label"]: {"class": r["class"], "recall": r["recall"]}
+                                               for r in fine}
             if name != base:
                 table[name][cohort]["vs_base"] = paired_scores(part, models[base].cohort(cohort), boot)
     return table
@@ -102,13 +107,14 @@ def group_differences(model: SlideSet, base: SlideSet, boot: Bootstrap) -> list[
 
 
 def flat_metrics(table: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """Dotted keys -> numbers, as ``dvc metrics show`` lists them (booleans as 0/1; empty values dropped)."""
+    """Dotted keys -> numbers, as ``dvc metrics show`` lists them (booleans as 0/1; empty values and names
+    dropped)."""
     flat: dict[str, float] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat |= flat_metrics(value, f"{name}.")
-        elif value is not None:
+        elif value is not None and not isinstance(value, str):  # a fine label's class name is no metric
             flat[name] = float(value)
     return flat
 
@@ -136,6 +142,7 @@ def markdown(
     """IoU per model with CIs, each model against the base, the final model against each control, against
     each student distilled from it, and per domain tag."""
     lines = _model_rows(table, classes, boot) + [""] + _diff_rows(table, classes, base, final)
+    lines += _fine_rows(table)
     if controls:
         title = f"{final} against the controls (paired; **bold**: the CI excludes 0)"
         lines += _paired_rows(title, "control", controls, classes)
@@ -149,6 +156,25 @@ def markdown(
         lines += [f"| {g['cohort']} | {g['group']} | {g['value']} | {g['slides']} | {_diff(g, 'mean_iou')} |"
                   for g in groups]
     return "\n".join(lines) + "\n"
+
+
+def _fine_rows(table: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Per cohort, each fine ground-truth label's recall (share labelled its own class) under every model."""
+    lines: list[str] = []
+    for cohort in COHORTS:
+        models = [m for m, cohorts in table.items() if "fine" in cohorts.get(cohort, {})]
+        if not models:
+            continue
+        labels: dict[str, str] = {}
+        for m in models:
+            labels |= {name: entry["class"] for name, entry in table[m][cohort]["fine"].items()}
+        lines += ["", f"## {cohort}: recall of each fine ground-truth label (share labelled its class)", "",
+                  "| fine label | class | " + " | ".join(models) + " |", "|---|---|" + "---|" * len(models)]
+        for name, target in labels.items():
+            cells = [table[m][cohort]["fine"].get(name, {}).get("recall") for m in models]
+            text = ("n/a" if c is None else f"{c:.3f}" for c in cells)
+            lines.append(f"| {name} | {target} | " + " | ".join(text) + " |")
+    return lines
 
 
 def _paired_rows(title: str, kind: str, comparisons: Mapping[str, Mapping[str, Any]],

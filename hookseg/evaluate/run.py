@@ -21,6 +21,7 @@ from typing import Any
 
 from hookseg.cohort import Manifest
 from hookseg.evaluate.counts import Counts
+from hookseg.evaluate.fine import fine_classes, fine_markdown, fine_rows, recall_by_label
 from hookseg.evaluate.per_slide import SLIDES_FILE, write_slides
 from hookseg.evaluate.plots import write_threshold_curves
 from hookseg.evaluate.slide_counts import COUNTS_FILE, counts_path, slide_counts
@@ -69,9 +70,11 @@ def evaluate(
     # one cohort per split asked for: `--split val` reports val, never a "test" that holds val slides
     cohorts = {split: [r.slide_id for r in scored if r.split == split] for split in splits}
     cohort_of = {s: cohort for cohort, ids in cohorts.items() for s in ids}
-    write_slides(out / SLIDES_FILE, names, per_slide, cohort_of, tags)
+    classes_of = fine_classes(sorted({n for c in per_slide.values() for n in c.fine or {}}), class_map)
+    write_slides(out / SLIDES_FILE, names, per_slide, cohort_of, tags, classes_of)
     metrics: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
+    fine: dict[str, list[dict[str, Any]]] = {}
     plots = out / "plots"
     for cohort, ids in cohorts.items():
         if not ids:
@@ -79,13 +82,16 @@ def evaluate(
         slides = {s: per_slide[s] for s in ids}
         total = pooled(list(slides.values()))
         metrics[cohort] = {"slides": len(ids), **summary(total, names)}
+        fine[cohort] = fine_rows(total.fine or {}, classes_of, names)
+        if fine[cohort]:
+            metrics[cohort]["fine_recall"] = recall_by_label(fine[cohort])
         rows += group_rows(slides, tags, names, cohort=cohort, samples=bootstrap_samples)
         write_threshold_curves(total, names, plots, cohort)
     if failures:
         metrics["failed_slides"] = sorted(failed)
     write_json(out / "metrics.json", metrics)
     _write_rows(out / "tables.csv", rows)
-    atomic_write_text(out / "report.md", _report(metrics, rows))
+    atomic_write_text(out / "report.md", _report(metrics, rows, fine, names))
     if log_mlflow:
         _log(metrics, rows, out, run_name)
     return metrics
@@ -97,11 +103,12 @@ def cohort_names(metrics: dict[str, Any]) -> list[str]:
 
 
 def _counts(record, folder: Path, class_map, params: InferParams) -> Counts:
-    """The slide's cached counts, or counted now (also when the cache predates raw counting)."""
+    """The slide's cached counts, or counted now (also when the cache predates raw or fine-label counting)."""
     cached = counts_path(folder)
     if cached.exists():
         counts = Counts.from_dict(json.loads(cached.read_text()))
-        if counts.raw_confusion is not None:
+        fine_done = counts.fine is not None or record.ground_truth is None
+        if counts.raw_confusion is not None and fine_done:
             return counts
     counts = slide_counts(record, SlideOutputs(folder), class_map, params)
     write_json(cached, counts.to_dict())
@@ -116,7 +123,8 @@ def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
             writer.writerows(rows)
 
 
-def _report(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+def _report(metrics: dict[str, Any], rows: list[dict[str, Any]], fine: dict[str, list[dict[str, Any]]],
+            names: list[str]) -> str:
     lines = ["# Evaluation", ""]
     for cohort in cohort_names(metrics):
         m = metrics[cohort]
@@ -132,6 +140,9 @@ def _report(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> str:
                              f"[{r['iou_ci_low']:.3f}, {r['iou_ci_high']:.3f}] | {r['iou_raw']:.3f} | "
                              f"{r['dice']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | {r['auc']:.3f} |")
         lines.append("")
+        if fine.get(cohort):
+            lines += [f"### {cohort}: where each fine ground-truth label went (final labels, pooled)", "",
+                      *fine_markdown(fine[cohort], names), ""]
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from hookseg.evaluate.counts import Counts
-from hookseg.evaluate.truth import truth_rows
+from hookseg.evaluate.truth import fine_truth, truth_rows
 from hookseg.infer.outputs import SlideOutputs
 from hookseg.infer.params import InferParams
 from hookseg.infer.postprocess import labels_from_probs
@@ -35,15 +35,21 @@ def slide_counts(
         width, height = labels.dimensions
         with record.open() as slide:
             slide_mpp = slide.mpp
-        truth = truth_rows(record, class_map, out_mpp, slide_mpp)
-        counts = Counts.zeros(classes)
+        fine = fine_truth(record, class_map, out_mpp)  # None: annotations only, nothing to say per fine label
+        truth = truth_rows(record, class_map, out_mpp, slide_mpp) if fine is None else None
+        counts = Counts.zeros(classes, fine=fine is not None)
         for y0 in range(0, height, rows_per_block):
             h = min(rows_per_block, height - y0)
             predicted = read_labels(labels, (0, y0), (width, h), out_mpp)
             blocks = [q.read((0, y0), (width, h), out_mpp, interpolation="nearest") for q in probs]
             p = np.concatenate(blocks, axis=-1)[..., :classes]
             raw = labels_from_probs(p, params, class_map.names)
-            counts.add(truth(y0, h, width), predicted, p, raw=raw)
+            if fine is None:
+                counts.add(truth(y0, h, width), predicted, p, raw=raw)
+            else:
+                codes = fine.rows(y0, h, width)
+                counts.add(fine.lut[codes], predicted, p, raw=raw)
+                counts.add_fine(codes, predicted, fine.names)
     return counts
 
 

@@ -6,7 +6,8 @@ them and the class map clubs the names into model classes, exactly as for traini
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,18 +40,43 @@ def code_lut(codes_csv: Path, class_map) -> np.ndarray:
     return lut
 
 
+@dataclass(frozen=True)
+class FineTruth:
+    """A ground-truth raster's fine codes on the output grid, with what the codes are called and club into."""
+
+    rows: TruthRows  # (y0, height, width) -> fine codes (uint8)
+    lut: np.ndarray  # fine code -> class id
+    names: Mapping[int, str]  # fine code -> the code table's name
+
+
+def fine_truth(record: SlideRecord, class_map, out_mpp: float) -> FineTruth | None:
+    """The record's full ground-truth raster read as fine codes; None for a slide with annotations only."""
+    if record.ground_truth is None:
+        return None
+    raster = open_labels(record.ground_truth)
+    lut, names = fine_tables(record.ground_truth, class_map)
+
+    def rows(y0: int, height: int, width: int) -> np.ndarray:
+        # Raster level-0 frame: physical = px * raster.mpp; output row y0 starts at y0 * out_mpp microns.
+        location = (0.0, y0 * out_mpp / raster.mpp)
+        return read_labels(raster, location, (width, height), out_mpp)
+
+    return FineTruth(rows, lut, names)
+
+
+def fine_tables(ground_truth: Path, class_map) -> tuple[np.ndarray, dict[int, str]]:
+    """For a ground-truth raster: fine code -> class id (the class map's clubbing) and fine code -> name."""
+    from hookseg.annotations.label_mask import read_codes
+
+    table = code_table_for(Path(ground_truth))
+    return code_lut(table, class_map), {code: name for code, (name, _) in read_codes(table).items()}
+
+
 def truth_rows(record: SlideRecord, class_map, out_mpp: float, slide_mpp: float) -> TruthRows:
     """Rows of class ids on the output grid from the record's ground truth or, failing that, annotations."""
-    if record.ground_truth is not None:
-        raster = open_labels(record.ground_truth)
-        lut = code_lut(code_table_for(record.ground_truth), class_map)
-
-        def rows(y0: int, height: int, width: int) -> np.ndarray:
-            # Raster level-0 frame: physical = px * raster.mpp; output row y0 starts at y0 * out_mpp microns.
-            location = (0.0, y0 * out_mpp / raster.mpp)
-            return lut[read_labels(raster, location, (width, height), out_mpp)]
-
-        return rows
+    fine = fine_truth(record, class_map, out_mpp)
+    if fine is not None:
+        return lambda y0, height, width: fine.lut[fine.rows(y0, height, width)]
     if record.annotations is not None:
         from hookseg.annotations import rasterize, read_annotations
 

@@ -63,14 +63,21 @@ def test_evaluate_cohort_tables_plots_metrics(colour_model, tmp_path, capsys):
     assert slides.ids == ("t1", "t2", "n1") and slides.cohorts == ("test", "test", "new_domain")
     assert slides.tags[1]["stain"] == "HER2"
     assert slides.confusion.sum() == slides.raw_confusion.sum() > 0
-    # counts cached before raw counting existed are counted again, not reported without it
+    # per fine ground-truth label (the banded truth: glass, stroma, tumour, dcis), in metrics and report
+    assert set(metrics["test"]["fine_recall"]) == {"glass", "stroma", "tumour", "dcis"}
+    assert metrics["test"]["fine_recall"]["dcis"] > 0.9
+    assert "test: where each fine ground-truth label went" in (out / "report.md").read_text()
+    assert set(slides.fine[0]) == {"glass", "stroma", "tumour", "dcis"}
+    assert slides.fine_classes["dcis"] == "other"
+    # counts cached before raw (or fine) counting existed are counted again, not reported without it
     cached = out / "predictions" / "t1" / "counts.json"
-    old = json.loads(cached.read_text())
-    del old["raw_confusion"]
-    cached.write_text(json.dumps(old))
-    assert main(["evaluate", "--model", str(model_path), "--manifest", str(manifest), "--split", "test",
-                 "--out", str(out), "--workers", "0", "--no-mlflow"]) == 0
-    assert "raw_confusion" in json.loads(cached.read_text())
+    for key in ("raw_confusion", "fine"):
+        old = json.loads(cached.read_text())
+        del old[key]
+        cached.write_text(json.dumps(old))
+        assert main(["evaluate", "--model", str(model_path), "--manifest", str(manifest), "--split", "test",
+                     "--out", str(out), "--workers", "0", "--no-mlflow"]) == 0
+        assert key in json.loads(cached.read_text())
     assert read_slides(out / "slides.json").ids == ("t1", "t2")
 
 

@@ -149,3 +149,37 @@ def test_the_final_model_is_held_against_its_student(tmp_path, capsys):
     assert "## p1 against the students distilled from it" in out and "| student | new_domain | 4 | **" in out
     assert _report(tmp_path, "--models", "base,p1", "--controls", "control_steps",
                    "--students", "control_steps") == 2
+
+
+def _add_fine(evals: Path, name: str, dcis_right: float) -> None:
+    """Give each slide of ``name`` fine counts: its "other" row split into DCIS (``dcis_right`` of it labelled
+    other, the rest tumour) and a vessel share always right; the confusion itself is left as it is."""
+    path = evals / name / "slides.json"
+    data = json.loads(path.read_text())
+    data["fine_classes"] = {"dcis": "other", "vessel": "other", "tumour": "tumour"}
+    for s in data["slides"].values():
+        dcis = 1000
+        s["fine"] = {"dcis": [0, dcis - int(dcis * dcis_right), int(dcis * dcis_right)],
+                     "vessel": [0, 0, 500], "tumour": [10, 990, 0]}
+    path.write_text(json.dumps(data))
+
+
+def test_the_report_says_which_fine_label_each_model_loses(tmp_path, capsys):
+    for name, right, dcis in (("base", 0.6, 0.2), ("p1", 0.7, 0.9)):
+        _write_eval(tmp_path / "eval", name, right, slides=8)
+        _add_fine(tmp_path / "eval", name, dcis)
+    assert _report(tmp_path, "--models", "base,p1") == 0
+    table = json.loads((tmp_path / "p.json").read_text())
+    assert table["base"]["test"]["fine"]["dcis"] == {"class": "other", "recall": 0.2}
+    assert table["p1"]["new_domain"]["fine"]["dcis"]["recall"] == 0.9
+    assert table["p1"]["test"]["fine"]["vessel"]["recall"] == 1.0
+    assert flat_metrics(table)["p1.test.fine.tumour.recall"] == 0.99
+    out = capsys.readouterr().out
+    assert "## test: recall of each fine ground-truth label" in out
+    assert "| dcis | other | 0.200 | 0.900 |" in out
+    # slides.json from before fine counting: the report has no fine section, and no error
+    _write_eval(tmp_path / "old", "base", 0.6, slides=8)
+    _write_eval(tmp_path / "old", "p1", 0.7, slides=8)
+    assert hookseg_main(["report", "--models", "base,p1", "--evals", str(tmp_path / "old"), "--no-mlflow",
+                         "--out", str(tmp_path / "q.json"), "--table", str(tmp_path / "q.md")]) == 0
+    assert "fine ground-truth label" not in (tmp_path / "q.md").read_text()

@@ -9,9 +9,10 @@ import shapely
 
 from hookseg.annotations import Annotation, AnnotationSet, write_annotations
 from hookseg.cohort.manifest import SlideRecord
+from hookseg.evaluate.truth import fine_tables
 from hookseg.sampling import open_labels, read_labels
 from pseudo_label.labeller import confident_labels, label_slide
-from pseudo_label.quality import QualityCounts, fine_tables, summarise
+from pseudo_label.quality import QualityCounts, summarise
 from tests.factories import banded_slide
 
 
