@@ -6,6 +6,7 @@ are sorted into the stages of ``registry.STAGES`` (stable within a stage), and a
 preset listed twice, or included by two presets) is built once. The Compose is:
 
 1. ``PairedGeometry``: the deform and affine stages, one physical warp of both views and their labels;
+   then ``BadRegions`` (the artefact stage), drawn on both views and their labels;
 2. a nested ``Compose(additional_targets={"context": "image"})`` of the style, stain and colour stages:
    one draw shared by both views, because a slide has one stain;
 3. ``PerView`` of the acquisition stage: blur and noise drawn per view.
@@ -23,6 +24,7 @@ import cv2
 import numpy as np
 
 from hookseg.augment import registry
+from hookseg.augment.artefacts import BadRegions
 from hookseg.augment.config import AugmentConfig, OneOfSpec, Spec, TransformSpec
 from hookseg.augment.dual_fov import PairedGeometry, PerView
 from hookseg.augment.stain import StyleBank, StyleBankSlot
@@ -54,6 +56,11 @@ class Pipeline:
     def geometry(self) -> PairedGeometry | None:
         return next((t for t in self.compose.transforms if isinstance(t, PairedGeometry)), None)
 
+    @property
+    def relabels(self) -> bool:
+        """Whether a transform writes new labels (drawn bad regions): a teacher's target would not follow."""
+        return any(isinstance(t, BadRegions) for t in self.compose.transforms)
+
     def style_slots(self) -> list[StyleBankSlot]:
         return [t for t in _walk(self.compose) if isinstance(t, StyleBankSlot)]
 
@@ -72,13 +79,16 @@ def _walk(transform: Any) -> list[Any]:
     return [leaf for child in children for leaf in _walk(child)]
 
 
-def _build(spec: Spec, force: bool) -> Any:
+def _build(spec: Spec, force: bool, ratio: float) -> Any:
     p = 1.0 if force else spec.p
     if isinstance(spec, OneOfSpec):
         # Inside one_of a member's p is its relative weight (albumentations OneOf normalises them).
         members = [registry.instantiate(m.name, m.p, dict(m.params)) for m in spec.members]
         return A.OneOf(members, p=p)
-    return registry.instantiate(spec.name, p, dict(spec.params))
+    params = dict(spec.params)
+    if spec.stage == "artefact":  # drawn in physical units on both views, like the geometry
+        params["ratio"] = ratio
+    return registry.instantiate(spec.name, p, params)
 
 
 def collect_specs(presets: Sequence[str], config: AugmentConfig) -> list[Spec]:
@@ -100,7 +110,7 @@ def build_pipeline(
     specs = collect_specs(presets, config)
     by_stage: dict[str, list[Any]] = {stage: [] for stage in registry.STAGES}
     for spec in specs:
-        by_stage[spec.stage].append(_build(spec, force))
+        by_stage[spec.stage].append(_build(spec, force, ratio))
     stages: list[Any] = []
     if by_stage["deform"] or by_stage["affine"]:
         stages.append(
@@ -113,6 +123,7 @@ def build_pipeline(
                 fill_mask=config.ignore_index,
             )
         )
+    stages += by_stage["artefact"]
     shared = by_stage["style"] + by_stage["stain"] + by_stage["color"]
     if shared:
         # is_check_shapes=False: the context may have another pixel size than the target.

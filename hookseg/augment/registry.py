@@ -6,9 +6,10 @@ The stage fixes where a transform runs in a paired sample, whatever order the pr
 2. ``deform``: non-rigid fields in physical units (same physical field on both views).
 3. ``affine``: flip / rotate / rescale / crop / shear / shift: functions returning 3x3 physical matrices,
    multiplied into one warp by ``dual_fov.PairedGeometry`` (as ``geometry.AffineStep``s).
-4. ``stain``: targeted HSV, which finds stains by hue, so it runs before any colour change.
-5. ``color``: stain appearance and scanner response, one draw shared by both views.
-6. ``acquisition``: blur, noise and emboss, drawn independently per view (sensor noise is not shared).
+4. ``artefact``: bad regions drawn on both views and written into both label maps (``artefacts.py``).
+5. ``stain``: targeted HSV, which finds stains by hue, so it runs before any colour change.
+6. ``color``: stain appearance and scanner response, one draw shared by both views.
+7. ``acquisition``: blur, noise and emboss, drawn independently per view (sensor noise is not shared).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from hookseg.augment.geometry import AffineStep
 
-STAGES = ("style", "deform", "affine", "stain", "color", "acquisition")
+STAGES = ("style", "deform", "affine", "artefact", "stain", "color", "acquisition")
 SPATIAL_STAGES = ("deform", "affine")
 
 _GEOM = "hookseg.augment.geometry"
@@ -38,6 +39,7 @@ TRANSFORMS: dict[str, tuple[str, str, str]] = {
     "rescale": (_GEOM, "rescale", "affine"),
     "shear": (_GEOM, "shear", "affine"),
     "shift": (_GEOM, "shift", "affine"),
+    "bad_regions": ("hookseg.augment.artefacts", "BadRegions", "artefact"),
     "targeted_hsv": ("hookseg.augment.stain", "TargetedHSV", "stain"),
     "hed_jitter": ("hookseg.augment.stain", "HEDJitter", "color"),
     "color_jitter": (_A, "ColorJitter", "color"),

@@ -177,18 +177,20 @@ class SoftTargetBatches(SeededBatches):
 
 
 def colour_presets(presets: Sequence[str]) -> list[str]:
-    """The presets that only recolour (no warp, crop or flip): what the teacher-labelled patches get."""
+    """The presets that only recolour (no warp, crop or flip, no drawn bad region): what the teacher-labelled
+    patches get, since the teacher's target would not follow a warp or a relabelled region."""
     from hookseg.augment import PairedAugment
 
-    return [p for p in presets if PairedAugment([p]).pipeline.geometry is None]
+    pipelines = {p: PairedAugment([p]).pipeline for p in presets}
+    return [p for p in presets if pipelines[p].geometry is None and not pipelines[p].relabels]
 
 
 def check_colour_presets(presets: Sequence[str], option: str = "--soft-augment") -> list[str]:
     """``presets`` unchanged when none of them warps, crops or flips; else a one-line error naming them."""
     warping = sorted(set(presets) - set(colour_presets(presets)))
     if warping:
-        msg = (f"{option}: expected colour-only presets (a warp would misalign the teacher's target). "
-               f"Received warping preset(s): {warping}")
+        msg = (f"{option}: expected colour-only presets (a warp or a drawn bad region would not follow the "
+               f"teacher's target). Received: {warping}")
         raise ConfigError(msg)
     return list(presets)
 
