@@ -90,6 +90,7 @@ def test_evaluate_logs_its_metrics_and_artifacts_to_the_server(mlflow_server, co
     run = runs[0]
     assert run.info.status == "FINISHED"
     assert run.data.metrics["mean_iou.test"] == pytest.approx(metrics["test"]["mean_iou"])
+    assert run.data.metrics["fine_recall.dcis.test"] == pytest.approx(metrics["test"]["fine_recall"]["dcis"])
     # The report went up through the server's artifact proxy: it lies in the server's folder, and reads back.
     assert experiment.artifact_location.startswith("mlflow-artifacts:"), experiment.artifact_location
     stored = list((root / "artifacts").rglob("report.md"))

@@ -156,6 +156,8 @@ def _log(metrics: dict[str, Any], rows: list[dict[str, Any]], out: Path, run_nam
         for cohort in cohort_names(metrics):
             flat[f"mean_iou.{cohort}"] = metrics[cohort]["mean_iou"]
             flat[f"mean_iou_raw.{cohort}"] = metrics[cohort]["mean_iou_raw"]
+            for label, recall in metrics[cohort].get("fine_recall", {}).items():
+                flat[f"fine_recall.{label}.{cohort}".replace(" ", "_")] = recall
         mlflow.log_metrics(flat)
         mlflow.log_artifact(str(out / "tables.csv"))
         mlflow.log_artifact(str(out / "report.md"))
