@@ -2,7 +2,8 @@
 
 Input is each model's ``slides.json`` (per-slide confusions). Output is a nested dict whose dotted keys are
 stable DVC metrics (``p5.test.mean_iou_ci_low``, ``p5.test.vs_base.mean_iou_diff``; ``dvc metrics show``
-flattens them), plus Markdown. A class's bare key (``p5.test.tumour``) is its IoU after post-processing.
+flattens them), plus Markdown. A class's bare key (``p5.test.tumour``) is its IoU after post-processing;
+``p5.test.fine.other.blur`` is the share of a fine ground-truth label's pixels labelled its class.
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ def phase_table(models: Mapping[str, SlideSet], base: str, boot: Bootstrap) -> d
                 continue
             table[name][cohort] = model_scores(part, boot)
             fine = fine_rows(part.pooled_fine(), part.fine_classes, classes)
-            if fine:
-                table[name][cohort]["fine"] = {r["label"]: {"class": r["class"], "recall": r["recall"]}
-                                               for r in fine}
+            for r in fine:  # numbers only, so DVC and MLflow take every key: fine.<class>.<label> = recall
+                by_class = table[name][cohort].setdefault("fine", {}).setdefault(r["class"], {})
+                by_class[r["label"]] = r["recall"]
             if name != base:
                 table[name][cohort]["vs_base"] = paired_scores(part, models[base].cohort(cohort), boot)
     return table
@@ -107,14 +108,13 @@ def group_differences(model: SlideSet, base: SlideSet, boot: Bootstrap) -> list[
 
 
 def flat_metrics(table: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """Dotted keys -> numbers, as ``dvc metrics show`` lists them (booleans as 0/1; empty values and names
-    dropped)."""
+    """Dotted keys -> numbers, as ``dvc metrics show`` lists them (booleans as 0/1; empty values dropped)."""
     flat: dict[str, float] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat |= flat_metrics(value, f"{name}.")
-        elif value is not None and not isinstance(value, str):  # a fine label's class name is no metric
+        elif value is not None:
             flat[name] = float(value)
     return flat
 
@@ -165,13 +165,13 @@ def _fine_rows(table: Mapping[str, Mapping[str, Any]]) -> list[str]:
         models = [m for m, cohorts in table.items() if "fine" in cohorts.get(cohort, {})]
         if not models:
             continue
-        labels: dict[str, str] = {}
+        labels: dict[tuple[str, str], None] = {}  # (class, label) in first-seen order
         for m in models:
-            labels |= {name: entry["class"] for name, entry in table[m][cohort]["fine"].items()}
+            labels |= {(c, name): None for c, names in table[m][cohort]["fine"].items() for name in names}
         lines += ["", f"## {cohort}: recall of each fine ground-truth label (share labelled its class)", "",
                   "| fine label | class | " + " | ".join(models) + " |", "|---|---|" + "---|" * len(models)]
-        for name, target in labels.items():
-            cells = [table[m][cohort]["fine"].get(name, {}).get("recall") for m in models]
+        for target, name in labels:
+            cells = [table[m][cohort]["fine"].get(target, {}).get(name) for m in models]
             text = ("n/a" if c is None else f"{c:.3f}" for c in cells)
             lines.append(f"| {name} | {target} | " + " | ".join(text) + " |")
     return lines
