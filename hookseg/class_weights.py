@@ -143,6 +143,7 @@ def pixel_share_weights(counts: Sequence[float], power: float = 1.0) -> list[flo
     seen = n > 0
     if not seen.any():
         return [1.0] * len(n)
-    raw = np.where(seen, (n / n.sum()) ** -power, 0.0)
+    raw = np.zeros_like(n)
+    raw[seen] = (n[seen] / n.sum()) ** -power  # an unseen class has no share to invert
     raw *= seen.sum() / raw.sum()
     return [float(w) if s else 1.0 for w, s in zip(raw, seen, strict=True)]
