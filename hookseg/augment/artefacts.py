@@ -97,12 +97,13 @@ class BadRegions(DualTransform):
             "sigma": rnd.uniform(*self.blur_sigma),
             "density": rnd.uniform(*self.fold_density),
         }
-        # tissue is judged before drawing: a fold darkens glass-white pixels a little too
-        masks = {"image": _region_mask(params["shape"][:2], region, 1.0)}
-        tissue = {"image": _tissue(data["image"], 1.0)}
+        views = {"image": (data["image"], 1.0)}
         if data.get("context") is not None:
-            masks["context"] = _region_mask(data["context"].shape[:2], region, self.ratio)
-            tissue["context"] = _tissue(data["context"], self.ratio)
+            views["context"] = (data["context"], self.ratio)
+        masks = {view: _region_mask(img.shape[:2], region, scale) for view, (img, scale) in views.items()}
+        # tissue is judged before drawing (a fold darkens glass-white a little); a bubble needs none
+        tissue = {view: None if region["kind"] == "bubble" else _tissue(img, scale)
+                  for view, (img, scale) in views.items()}
         return {"region": region, "masks": masks, "tissue": tissue}
 
     def apply(self, img: np.ndarray, region: dict[str, Any], masks: dict[str, np.ndarray],
@@ -114,17 +115,17 @@ class BadRegions(DualTransform):
         return _draw(img, region, masks["context"], self.ratio)
 
     def apply_to_mask(self, mask: np.ndarray, region: dict[str, Any], masks: dict[str, np.ndarray],
-                      tissue: dict[str, np.ndarray], **params: Any) -> np.ndarray:
+                      tissue: dict[str, np.ndarray | None], **params: Any) -> np.ndarray:
         return self._label(mask, region, masks["image"], tissue["image"])
 
     def apply_to_context_mask(self, mask: np.ndarray, region: dict[str, Any], masks: dict[str, np.ndarray],
-                              tissue: dict[str, np.ndarray], **params: Any) -> np.ndarray:
+                              tissue: dict[str, np.ndarray | None], **params: Any) -> np.ndarray:
         return self._label(mask, region, masks["context"], tissue["context"])
 
     def _label(self, mask: np.ndarray, region: dict[str, Any], soft: np.ndarray,
-               tissue: np.ndarray) -> np.ndarray:
+               tissue: np.ndarray | None) -> np.ndarray:
         inside = soft > 0.5
-        if region["kind"] != "bubble":
+        if tissue is not None:  # blur and fold: tissue only
             inside &= tissue
         out = mask.copy()
         out[inside] = self.label
@@ -144,8 +145,7 @@ def _tissue(img: np.ndarray, scale: float) -> np.ndarray:
 def _region_mask(shape: tuple[int, int], region: dict[str, Any], scale: float) -> np.ndarray:
     """(H, W) float32 in 0..1: the region drawn on a view ``scale`` times coarser than the target."""
     h, w = shape
-    cx = w / 2 + region["offset"][0] / scale
-    cy = h / 2 + region["offset"][1] / scale
+    cx, cy = _centre(shape, region, scale)
     radius = region["radius"] / scale
     canvas = np.zeros((h, w), np.float32)
     centre = (round(cx), round(cy))
@@ -182,9 +182,14 @@ def _draw(img: np.ndarray, region: dict[str, Any], mask: np.ndarray, scale: floa
 
 
 def _ring(shape: tuple[int, int], region: dict[str, Any], scale: float, width: float) -> np.ndarray:
-    h, w = shape
     canvas = np.zeros(shape, np.float32)
-    centre = (round(w / 2 + region["offset"][0] / scale), round(h / 2 + region["offset"][1] / scale))
+    centre = tuple(round(v) for v in _centre(shape, region, scale))
     cv2.circle(canvas, centre, max(1, round(region["radius"] / scale)), 1.0, max(1, round(width)),
                cv2.LINE_AA)
     return canvas
+
+
+def _centre(shape: tuple[int, int], region: dict[str, Any], scale: float) -> tuple[float, float]:
+    """The region's centre (x, y) in a view ``scale`` times coarser than the target, about the same point."""
+    h, w = shape
+    return w / 2 + region["offset"][0] / scale, h / 2 + region["offset"][1] / scale

@@ -29,17 +29,6 @@ def code_table_for(raster: Path) -> Path:
     raise ManifestError(msg, path=raster)
 
 
-def code_lut(codes_csv: Path, class_map) -> np.ndarray:
-    """256-entry table: fine code -> class id (ignore for unknown codes)."""
-    from hookseg.annotations.label_mask import read_codes
-
-    lut = np.full(256, class_map.ignore_id, np.uint8)
-    for code, (name, _) in read_codes(codes_csv).items():
-        if 0 <= code < 256:
-            lut[code] = class_map.club(name, source=codes_csv)
-    return lut
-
-
 @dataclass(frozen=True)
 class FineTruth:
     """A ground-truth raster's fine codes on the output grid, with what the codes are called and club into."""
@@ -65,11 +54,17 @@ def fine_truth(record: SlideRecord, class_map, out_mpp: float) -> FineTruth | No
 
 
 def fine_tables(ground_truth: Path, class_map) -> tuple[np.ndarray, dict[int, str]]:
-    """For a ground-truth raster: fine code -> class id (the class map's clubbing) and fine code -> name."""
+    """For a ground-truth raster, from its code table read once: a 256-entry fine code -> class id table (the
+    class map's clubbing; ignore for codes the table does not name) and fine code -> name."""
     from hookseg.annotations.label_mask import read_codes
 
     table = code_table_for(Path(ground_truth))
-    return code_lut(table, class_map), {code: name for code, (name, _) in read_codes(table).items()}
+    names = {code: name for code, (name, _) in read_codes(table).items()}
+    lut = np.full(256, class_map.ignore_id, np.uint8)
+    for code, name in names.items():
+        if 0 <= code < 256:
+            lut[code] = class_map.club(name, source=table)
+    return lut, names
 
 
 def truth_rows(record: SlideRecord, class_map, out_mpp: float, slide_mpp: float) -> TruthRows:
