@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 def main() -> None:
     import numpy as np
 
-    from hookseg.infer.predict import _blend, _paint_background, _Stripe
+    from hookseg.infer.predict import _blend, _Stripe
     from hookseg.infer.tiling import TileGrid, ramp_weights
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -41,11 +41,10 @@ def main() -> None:
     seconds = []
     for _ in range(args.rounds):
         out = np.zeros((args.side, args.side, classes), np.uint8)
-        _paint_background(out)
-        stripe = _Stripe(args.side, size, classes, out)
+        stripe = _Stripe(args.side, size, classes, out, weights)
         start = time.perf_counter()
         for i in range(0, len(tiles), batch):
-            _blend(stripe, tiles[i : i + batch], batch_probs[: len(tiles[i : i + batch])], weights)
+            _blend(stripe, tiles[i : i + batch], batch_probs[: len(tiles[i : i + batch])])
         stripe.flush_all()
         seconds.append(time.perf_counter() - start)
     per_tile = sorted(1000 * s / len(tiles) for s in seconds)

@@ -33,8 +33,10 @@ from hookseg.slides.base import SlideReader
 
 log = logging.getLogger(__name__)
 
-# Reader and blender threads run at the lowest priority: with it alone, the demo student's pipeline efficiency
-# went from 0.883 to 0.902 in Keras and 0.896 to 0.909 in onnxruntime (bench/wsi_infer.py, one round; README).
+# Reader and blender threads run only on cycles the model leaves idle: Linux's SCHED_IDLE policy, or the
+# lowest nice value where it is refused. Nice 19 alone took the demo student's pipeline efficiency from 0.883
+# to 0.902 in Keras (bench/wsi_infer.py, one round); SCHED_IDLE over nice 19 about +0.01 more (README's bench
+# table).
 NICE = 19
 
 
@@ -90,16 +92,14 @@ def predict_probabilities(
     else:
         probs = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint8, shape=shape)  # zeros
         start = 0
-    weights = ramp_weights(size, overlap)
-    stripe = _Stripe(width, size, classes, probs, floor=final_rows,
+    stripe = _Stripe(width, size, classes, probs, ramp_weights(size, overlap), floor=final_rows,
                      top=tiles[start][1] if start < len(tiles) else final_rows,
                      on_final=checkpoint.record if checkpoint else None)
     done = start
     # Blending runs on its own thread while the model takes the next batch; one thread keeps the tiles in
-    # order, and each batch waits for the one before, so at most one batch is blended behind the model. A new
-    # raster is painted background there first, while the model takes its first batch.
+    # order, and each batch waits for the one before, so at most one batch is blended behind the model.
     with ThreadPoolExecutor(max_workers=1, initializer=_yield_to_the_model) as blender:
-        blended = None if final_rows else blender.submit(_paint_background, probs)
+        blended = None
         for batch_tiles, batch in _prefetched(slide, meta, tiles[start:], params):
             output = model.predict_on_batch(_padded(batch, params.batch_size))
             final = output["final"] if isinstance(output, dict) else output
@@ -107,7 +107,7 @@ def predict_probabilities(
             final = np.asarray(final, dtype=np.float32)[: len(batch_tiles)]  # predict_on_batch gives NumPy
             if blended is not None:
                 blended.result()
-            blended = blender.submit(_blend, stripe, batch_tiles, final, weights)
+            blended = blender.submit(_blend, stripe, batch_tiles, final)
             done += len(batch_tiles)
             if progress is not None:
                 progress(done, len(tiles))
@@ -168,23 +168,21 @@ def _prefetched(
 
 
 def _yield_to_the_model() -> None:
-    """Lower this thread's scheduling priority (Linux: per thread; elsewhere nothing), so reading and blending
-    run on the cycles the model leaves idle instead of stalling its parallel ops."""
-    if sys.platform.startswith("linux"):
+    """Put this thread below the model (Linux: per thread; elsewhere nothing), so reading and blending run on
+    the cycles the model leaves idle instead of stalling its parallel ops."""
+    if not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):  # a seccomp sandbox may refuse it: the lowest nice value instead
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+            os.setpriority(os.PRIO_PROCESS, thread, NICE)
 
 
-def _paint_background(probs: np.ndarray) -> None:
-    """Where no tile lands (glass): background, probability 1 (the other classes are the file's zeros)."""
-    probs[..., 0] = 255
-
-
-def _blend(stripe: _Stripe, tiles: list[tuple[int, int]], probabilities: np.ndarray,
-           weights: np.ndarray) -> None:
-    weighted = probabilities * weights[None, :, :, None]  # the whole batch in one pass, not one temp per tile
-    for (x, y), p in zip(tiles, weighted, strict=True):
-        stripe.add(x, y, p, weights)
+def _blend(stripe: _Stripe, tiles: list[tuple[int, int]], probabilities: np.ndarray) -> None:
+    """Add a batch of tile probabilities (B, S, S, C) at their tile origins (what the blender thread runs)."""
+    stripe.add_batch(tiles, probabilities)
 
 
 def _padded(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
@@ -199,10 +197,14 @@ class _Stripe:
     """Blending accumulator for the rows that later tiles can still touch.
 
     ``filled`` counts the rows from ``top`` that may hold sums; below it the stripe is zero, so shifting it up
-    moves and clears only those rows (a tile row's overlap), not the whole stripe.
+    moves and clears only those rows (a tile row's overlap), not the whole stripe. Every row of ``out`` from
+    ``floor`` down is written once, when it is final: blended where tiles landed, background (probability 1)
+    elsewhere. Painting the whole raster background first instead held the model up by about 4% on the demo
+    student (the blender thread, busy painting, delayed the first batch's blend; bench/wsi_infer.py).
     """
 
-    def __init__(self, width: int, size: int, classes: int, out: np.ndarray, *, top: int = 0, floor: int = 0,
+    def __init__(self, width: int, size: int, classes: int, out: np.ndarray, weights: np.ndarray, *,
+                 top: int = 0, floor: int = 0,
                  on_final: Callable[[int, np.ndarray], None] | None = None) -> None:
         self.out = out
         self.top = top
@@ -212,9 +214,22 @@ class _Stripe:
         self.weight = np.zeros((2 * size, width), np.float32)
         self.size = size
         self.filled = 0
+        self.weights = weights  # (S, S) blending window of every tile
+        # ... repeated per class once: multiplying (B, S, S, C) by (S, S, 1) would run numpy's inner loop C
+        # elements at a time, several times slower (bench/blend.py)
+        self.class_weights = np.repeat(weights[:, :, None], classes, axis=2)
+        self.background = np.zeros((width, classes), np.uint8)  # one row of glass: probability 1 background
+        self.background[:, 0] = 255
+        self.painted = floor  # rows above it are written
 
-    def add(self, x: int, y: int, weighted: np.ndarray, weights: np.ndarray) -> None:
-        """Add one tile's ``weighted`` probabilities (already times ``weights``) at output pixel (x, y)."""
+    def add_batch(self, tiles: list[tuple[int, int]], probabilities: np.ndarray) -> None:
+        """Weight a batch of tile probabilities (B, S, S, C) in one pass and add each at its origin (x, y)."""
+        weighted = probabilities * self.class_weights
+        for (x, y), p in zip(tiles, weighted, strict=True):
+            self.add(x, y, p)
+
+    def add(self, x: int, y: int, weighted: np.ndarray) -> None:
+        """Add one tile's ``weighted`` probabilities (already times the weights) at output pixel (x, y)."""
         if y > self.top:
             self._flush_until(y)
         r0 = y - self.top
@@ -222,7 +237,7 @@ class _Stripe:
             self._grow(r0 + self.size)
         w = min(self.size, self.out.shape[1] - x)
         self.acc[r0 : r0 + self.size, x : x + w] += weighted[:, :w]
-        self.weight[r0 : r0 + self.size, x : x + w] += weights[:, :w]
+        self.weight[r0 : r0 + self.size, x : x + w] += self.weights[:, :w]
         self.filled = max(self.filled, r0 + self.size)
 
     def _grow(self, rows: int) -> None:
@@ -241,14 +256,27 @@ class _Stripe:
         self.weight[kept : self.filled] = 0
         self.filled = kept
         self.top = y
+        self._paint_until(y)  # rows between two tile rows that no tile touches
         if self.on_final is not None and y > self.floor:
             self.on_final(y, self.out)
 
     def flush_all(self) -> None:
         self._write(self.acc.shape[0])
+        self._paint_until(self.out.shape[0])
+
+    def _paint_until(self, row: int) -> None:
+        """Rows from ``painted`` to ``row`` are final and no tile touched them: background."""
+        start = max(self.painted, self.floor)
+        if row > start:
+            self.out[start:row] = self.background
+        self.painted = max(self.painted, row)
 
     def _write(self, rows: int) -> None:
-        """Blend ``rows`` rows from ``top`` into ``out``: covered pixels only, within the covered columns."""
+        """Rows ``top`` to ``top + rows`` are final: write them, blended where tiles landed, background
+        elsewhere."""
+        self._paint_until(self.top)
+        end = min(self.top + rows, self.out.shape[0])
+        self._paint_until(end)  # the whole band; blended pixels overwrite it below
         rows = min(rows, self.out.shape[0] - self.top, self.filled)  # below `filled` nothing is covered
         skip = min(max(0, self.floor - self.top), max(rows, 0))  # final already: partial sums here
         if rows - skip <= 0:
@@ -261,11 +289,14 @@ class _Stripe:
         weight = weight[:, c0:c1]
         covered = weight > 0
         scale = np.float32(255) / np.maximum(weight, np.float32(1e-12))
-        blended = self.acc[skip:rows, c0:c1] * scale[..., None]
+        acc = self.acc[skip:rows, c0:c1]
+        blended = np.empty_like(acc)
+        for c in range(acc.shape[2]):  # one class at a time: a long inner loop, not C elements (see __init__)
+            np.multiply(acc[..., c], scale, out=blended[..., c])
         np.rint(blended, out=blended)
         np.clip(blended, 0, 255, out=blended)
         target = self.out[self.top + skip : self.top + rows, c0:c1]
         if covered.all():  # the usual case inside tissue: no gather of what is there
-            target[...] = blended.astype(np.uint8)
+            np.copyto(target, blended, casting="unsafe")  # the cast to uint8 and the write in one pass
         else:
-            np.copyto(target, blended.astype(np.uint8), where=covered[..., None])
+            np.copyto(target, blended, casting="unsafe", where=covered[..., None])

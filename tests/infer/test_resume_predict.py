@@ -63,6 +63,8 @@ def test_a_killed_prediction_resumes_from_its_finished_rows(colour_model, slide,
     finished = RowCheckpoint(out, "k", clean.shape, clean.tiles).finished_rows()
     assert 0 < finished < clean.shape[0], "the run died before or after every row was final"
     assert RowCheckpoint(out, "other model", clean.shape, clean.tiles).finished_rows() == 0
+    glass = (np.load(tmp_path / "clean.npy")[finished:] == (255, 0, 0)).all(axis=-1)
+    assert glass.any(), "no untiled glass below the finished rows: the resumed run's painting goes untested"
 
     again = Counting(model)
     resumed = _run(again, meta, slide, out, params, "k")

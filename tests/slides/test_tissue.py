@@ -60,3 +60,20 @@ def test_pale_stroma_stays_tissue_when_glass_is_scarce():
     result = tissue_mask(ArrayReader(image, mpp=1.0), replace(TissueParams.load(), mpp=8.0))
     assert result.mask[:70, :35].all()  # the pale band
     assert not result.mask[80:].any()  # the glass
+
+
+def test_closing_equals_skimage_closing_by_a_disk():
+    """OpenCV closing equals skimage's pixel for pixel, borders included (random masks, smooth, speckled)."""
+    from scipy import ndimage
+    from skimage import morphology
+
+    from hookseg.slides.tissue import closing
+
+    rng = np.random.default_rng(3)
+    for i in range(60):
+        mask = rng.random(tuple(rng.integers(5, 160, 2))) < rng.uniform(0.05, 0.9)
+        if i % 2:
+            mask = ndimage.gaussian_filter(mask.astype(float), rng.uniform(0.5, 3)) > 0.5
+        radius = int(rng.integers(1, 7))
+        expected = morphology.closing(mask, morphology.disk(radius))
+        np.testing.assert_array_equal(closing(mask, radius), expected)
