@@ -199,8 +199,8 @@ class _Stripe:
     ``filled`` counts the rows from ``top`` that may hold sums; below it the stripe is zero, so shifting it up
     moves and clears only those rows (a tile row's overlap), not the whole stripe. Every row of ``out`` from
     ``floor`` down is written once, when it is final: blended where tiles landed, background (probability 1)
-    elsewhere. Painting the whole raster background first instead held the model up by about 4% on the demo
-    student (the blender thread, busy painting, delayed the first batch's blend; bench/wsi_infer.py).
+    elsewhere, so no pass over the whole raster holds up the first batches and a resumed run repaints only
+    the rows it writes.
     """
 
     def __init__(self, width: int, size: int, classes: int, out: np.ndarray, weights: np.ndarray, *,
@@ -274,9 +274,9 @@ class _Stripe:
     def _write(self, rows: int) -> None:
         """Rows ``top`` to ``top + rows`` are final: write them, blended where tiles landed, background
         elsewhere."""
-        self._paint_until(self.top)
-        end = min(self.top + rows, self.out.shape[0])
-        self._paint_until(end)  # the whole band; blended pixels overwrite it below
+        # background up to the band's end (rows above it no tile touched, and the band itself: blended pixels
+        # overwrite it below)
+        self._paint_until(min(self.top + rows, self.out.shape[0]))
         rows = min(rows, self.out.shape[0] - self.top, self.filled)  # below `filled` nothing is covered
         skip = min(max(0, self.floor - self.top), max(rows, 0))  # final already: partial sums here
         if rows - skip <= 0:
