@@ -21,6 +21,10 @@ from hookseg.model_meta import EXPORT_SIDECAR, ModelMeta, read_export, read_meta
 class OnnxModel:
     """An onnxruntime session (CPU) behind ``predict_on_batch``, outputs keyed by their Keras names."""
 
+    # The export's batch dimension is dynamic: a slide's last, short batch runs as it is instead of padded to
+    # the batch size (441 tiles in batches of 8 would otherwise send 7 blank tiles through the model).
+    takes_any_batch = True
+
     def __init__(self, folder: str | Path) -> None:
         folder = Path(folder)
         sidecar = read_export(folder)

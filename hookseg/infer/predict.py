@@ -41,7 +41,11 @@ NICE = 19
 
 
 class Predictor(Protocol):
-    """What the pipeline calls: a Keras model, ``pseudo_label``'s TTA wrapper or an ``OnnxModel``."""
+    """What the pipeline calls: a Keras model, ``pseudo_label``'s TTA wrapper or an ``OnnxModel``.
+
+    A predictor whose ``takes_any_batch`` is true (an ``OnnxModel``: its graph's batch dimension is dynamic)
+    gets the last, short batch as it is; any other gets it padded to the batch size (see ``_padded``).
+    """
 
     def predict_on_batch(self, x: dict[str, np.ndarray]) -> Any: ...
 
@@ -98,10 +102,11 @@ def predict_probabilities(
     done = start
     # Blending runs on its own thread while the model takes the next batch; one thread keeps the tiles in
     # order, and each batch waits for the one before, so at most one batch is blended behind the model.
+    pad_to = 0 if getattr(model, "takes_any_batch", False) else params.batch_size
     with ThreadPoolExecutor(max_workers=1, initializer=_yield_to_the_model) as blender:
         blended = None
         for batch_tiles, batch in _prefetched(slide, meta, tiles[start:], params):
-            output = model.predict_on_batch(_padded(batch, params.batch_size))
+            output = model.predict_on_batch(_padded(batch, pad_to))
             final = output["final"] if isinstance(output, dict) else output
             final = final[0] if isinstance(final, list) else final
             final = np.asarray(final, dtype=np.float32)[: len(batch_tiles)]  # predict_on_batch gives NumPy

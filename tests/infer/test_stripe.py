@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -90,3 +91,27 @@ def test_reading_and_blending_threads_yield_to_the_model(monkeypatch, tmp_path):
         predict_module.predict_probabilities(Uniform(), meta, slide, tmp_path / "p.npy", InferParams.load())
     assert seen == {"reader": os.SCHED_IDLE, "blender": os.SCHED_IDLE}
     assert policy_here() == caller
+
+
+def test_only_a_predictor_that_takes_any_batch_gets_the_short_last_batch_unpadded(tmp_path):
+    """Keras retraces on a new batch size, so it gets zero padding; an ONNX export's batch is dynamic."""
+
+    class Recording:
+        def __init__(self, takes_any_batch: bool) -> None:
+            self.takes_any_batch, self.sizes = takes_any_batch, []
+
+        def predict_on_batch(self, x):
+            self.sizes.append(len(x["target"]))
+            return {"final": np.full((*x["target"].shape[:3], 3), 1 / 3, np.float32)}
+
+    path, _ = banded_slide(tmp_path, "s", size=(512, 384), mpp=1.0)
+    meta = ModelMeta(FieldOfView(size=64, mpp=2.0, context_mpp=None))
+    params = replace(InferParams.load(), batch_size=3)
+    padded, unpadded = Recording(False), Recording(True)
+    with open_slide(path) as slide:
+        maps = [predict_module.predict_probabilities(p, meta, slide, tmp_path / f"{i}.npy", params)
+                for i, p in enumerate((padded, unpadded))]
+    tiles = maps[0].tiles
+    assert tiles % 3 and sum(unpadded.sizes) == tiles and unpadded.sizes[-1] == tiles % 3
+    assert padded.sizes == [3] * len(unpadded.sizes)
+    np.testing.assert_array_equal(maps[0].open(), maps[1].open())
