@@ -27,7 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hookseg.cli.distill": ("distill",),
     "hookseg.cli.predict": ("predict",),
     "hookseg.cli.export": ("export",),
-    "hookseg.cli.evaluate": ("evaluate",),
+    "hookseg.cli.evaluate": ("evaluate", "tissue-coverage"),
     "pseudo_label.cli": ("pseudo-label",),
     "stylegan_aug.cli": ("stylegan",),
     "hookseg.cli.report": ("report",),

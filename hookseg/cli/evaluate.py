@@ -1,4 +1,5 @@
 """``hookseg evaluate``: IoU, Dice, precision, recall, specificity, AUC per class x stain/scanner/source.
+``hookseg tissue-coverage``: how much of each ground-truth label the prediction's tissue mask keeps.
 
 The classes are the model's own (its saved class map). Scoring predictions that already exist imports
 neither Keras nor TensorFlow.
@@ -23,6 +24,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--run-name", default="evaluate", help="MLflow run name (stage tag)")
     parser.set_defaults(func=run)
+
+    coverage = subparsers.add_parser(
+        "tissue-coverage", help="share of each ground-truth label inside the tissue mask (a recall ceiling)")
+    coverage.add_argument("--manifest", required=True)
+    coverage.add_argument("--split", default="test", help="comma list of splits, e.g. val,test,new_domain")
+    coverage.add_argument("--classes", default=None, help="class map (default configs/classes.yaml)")
+    coverage.add_argument("--tissue-config", default=None,
+                          help="YAML whose `tissue` section replaces configs/slides.yaml's (compare masks)")
+    coverage.add_argument("--out", default=None, help="also write the tables as JSON here")
+    coverage.set_defaults(func=run_coverage)
+
+
+def run_coverage(args: argparse.Namespace) -> int:
+    from hookseg.annotations.classes import ClassMap
+    from hookseg.cohort import read_manifest
+    from hookseg.evaluate.tissue_coverage import cohort_coverage, coverage_markdown
+    from hookseg.io import write_json
+    from hookseg.slides import TissueParams
+
+    manifest = read_manifest(args.manifest)
+    records = manifest.select([s.strip() for s in args.split.split(",") if s.strip()])
+    params = TissueParams.from_yaml(args.tissue_config) if args.tissue_config else None
+    pooled = cohort_coverage(records, ClassMap.default(args.classes), params)
+    if not pooled:
+        print(f"{args.manifest}: no slide of split {args.split!r} has a full ground-truth raster")
+        return 1
+    print(coverage_markdown(pooled))
+    if args.out:
+        write_json(args.out, {split: {label: {"inside": c.inside[label], "pixels": c.total[label],
+                                              "share": round(c.share(label), 4)} for label in c.total}
+                              for split, c in pooled.items()})
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
