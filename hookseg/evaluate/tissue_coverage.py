@@ -48,10 +48,10 @@ def slide_coverage(record: SlideRecord, class_map: ClassMap,
     with open_slide(record.path, mpp=record.mpp) as slide:
         tissue = tissue_mask(slide, params)
         slide_mpp = slide.mpp
-    raster = open_labels(record.ground_truth)
     height, width = tissue.mask.shape
-    origin = (tissue.origin[0] * slide_mpp / raster.mpp, tissue.origin[1] * slide_mpp / raster.mpp)
-    codes = read_labels(raster, origin, (width, height), tissue.mpp)
+    with open_labels(record.ground_truth) as raster:
+        origin = (tissue.origin[0] * slide_mpp / raster.mpp, tissue.origin[1] * slide_mpp / raster.mpp)
+        codes = read_labels(raster, origin, (width, height), tissue.mpp)
     lut, names = fine_tables(record.ground_truth, class_map)
     coverage = Coverage()
     total = np.bincount(codes.ravel(), minlength=256)
