@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
+
 from hookseg.annotations.classes import ClassMap
 from hookseg.cli import main
 from hookseg.cohort import read_manifest
@@ -48,9 +50,10 @@ def test_cli_prints_and_writes_the_tables_and_refuses_a_cohort_without_truth(tmp
 def test_another_tissue_config_is_measured_instead(tmp_path):
     """``--tissue-config`` compares masks: one that calls nothing tissue keeps none of the tumour."""
     manifest = banded_cohort(tmp_path / "cohort", {"t1": "test"}, size=(768, 512))
+    settings = yaml.safe_load((REPO / "configs" / "slides.yaml").read_text())
+    settings["tissue"]["max_value"] = 0.01  # every pixel is brighter: nothing is tissue
     config = tmp_path / "slides.yaml"
-    defaults = (REPO / "configs" / "slides.yaml").read_text()
-    config.write_text(defaults.replace("max_value: 0.97", "max_value: 0.01"))
+    config.write_text(yaml.safe_dump(settings))
     out = tmp_path / "coverage.json"
     args = ["tissue-coverage", "--manifest", str(manifest), "--split", "test", "--out", str(out)]
     assert main([*args, "--tissue-config", str(config)]) == 0
