@@ -39,23 +39,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_coverage(args: argparse.Namespace) -> int:
     from hookseg.annotations.classes import ClassMap
     from hookseg.cohort import read_manifest
+    from hookseg.errors import ManifestError
     from hookseg.evaluate.tissue_coverage import cohort_coverage, coverage_markdown
     from hookseg.io import write_json
     from hookseg.slides import TissueParams
 
     manifest = read_manifest(args.manifest)
-    records = manifest.select([s.strip() for s in args.split.split(",") if s.strip()])
+    records = manifest.select(_splits(args.split))
     params = TissueParams.from_yaml(args.tissue_config) if args.tissue_config else None
     pooled = cohort_coverage(records, ClassMap.default(args.classes), params)
     if not pooled:
-        print(f"{args.manifest}: no slide of split {args.split!r} has a full ground-truth raster")
-        return 1
+        msg = (f"{args.manifest}: no slide of split {args.split!r} has a full ground-truth raster "
+               f"(column ground_truth)")
+        raise ManifestError(msg)
     print(coverage_markdown(pooled))
     if args.out:
         write_json(args.out, {split: {label: {"inside": c.inside[label], "pixels": c.total[label],
                                               "share": round(c.share(label), 4)} for label in c.total}
                               for split, c in pooled.items()})
     return 0
+
+
+def _splits(value: str) -> list[str]:
+    """``--split``'s comma list, blanks dropped."""
+    return [s.strip() for s in value.split(",") if s.strip()]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         check_server()  # a dead tracking server fails here, not after every slide is predicted
     names = read_meta(args.model).class_names  # fails fast, in one line, on a bad model file
     manifest = read_manifest(args.manifest)
-    splits = [s.strip() for s in args.split.split(",") if s.strip()]
+    splits = _splits(args.split)
     manifest.select(splits)  # an unknown or empty split fails here, before any slide is predicted
     metrics = evaluate(Path(args.model).resolve(), manifest, splits,
                        Path(args.out), InferParams.from_yaml(args.config), workers=args.workers,

@@ -44,7 +44,7 @@ def test_cli_prints_and_writes_the_tables_and_refuses_a_cohort_without_truth(tmp
             for r in read_manifest(manifest).records]
     bare = write_manifest_rows(tmp_path / "cohort" / "bare.csv", rows)
     assert main(["tissue-coverage", "--manifest", str(bare), "--split", "test"]) == 1
-    assert "no slide of split 'test' has a full ground-truth raster" in capsys.readouterr().out
+    assert "no slide of split 'test' has a full ground-truth raster" in capsys.readouterr().err
 
 
 def test_another_tissue_config_is_measured_instead(tmp_path):
