@@ -55,14 +55,25 @@ def test_fitting_the_compiled_model_trains_the_saved_one(logits_loss) -> None:
 
 
 def test_confusion_by_evaluate_equals_the_batchwise_one() -> None:
+    """Equal but for pixels whose top two probabilities tie within float32 noise: the compiled graph and
+    eager predict may break such a tie differently (an untrained model's softmax is nearly flat)."""
     config, model = _stage(True)
     fitted = compile_model(model, config, ClassMap.default())
     data = _Data(batches=2)
     by_evaluate = confusion_on(fitted, data, 3)
     batchwise = confusion_on(model, data, 3)  # not compiled: predict batch by batch
-    assert by_evaluate.sum() == 2 * 2 * SIZE * SIZE
-    np.testing.assert_array_equal(by_evaluate, batchwise)
+    near_ties = sum(_near_ties(model.predict_on_batch(data[i][0])["final"]) for i in range(len(data)))
+    assert by_evaluate.sum() == batchwise.sum() == 2 * 2 * SIZE * SIZE
+    assert near_ties < 0.01 * batchwise.sum()  # else the comparison below would say little
+    # a pixel that moves from one column to another changes two cells by one each
+    assert np.abs(by_evaluate - batchwise).sum() <= 2 * near_ties
+    np.testing.assert_array_equal(by_evaluate.sum(1), batchwise.sum(1))  # rows are the truth: same pixels
 
+
+def _near_ties(probs: np.ndarray, margin: float = 1e-5) -> int:
+    """Pixels whose best and second-best class probabilities differ by less than ``margin``."""
+    top_two = np.sort(np.asarray(probs), axis=-1)[..., -2:]
+    return int((top_two[..., 1] - top_two[..., 0] < margin).sum())
 
 
 def test_training_state_exists_before_fit_traces_its_step() -> None:
