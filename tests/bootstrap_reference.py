@@ -34,3 +34,22 @@ def bootstrap_ci(
         return float("nan"), float("nan")
     tail = (1 - level) / 2 * 100
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def hierarchical_difference(
+    a: np.ndarray, b: np.ndarray, weights: np.ndarray, draws_a: np.ndarray, draws_b: np.ndarray,
+) -> np.ndarray:
+    """Mean IoU of recipe b minus a per resample, one resample at a time: pool each drawn seed's slides with
+    that resample's slide weights, take its mean IoU, average over the drawn seeds (the reference for
+    hookseg.evaluate.seeds, given the same slide weights and seed draws)."""
+
+    def arm(confusions: np.ndarray, weights_row: np.ndarray, draw: np.ndarray) -> float:
+        values = []
+        for seed in draw:
+            pooled = np.tensordot(weights_row, confusions[seed].astype(float), axes=1)
+            tp = np.diag(pooled)
+            values.append(np.mean(tp / (pooled.sum(0) + pooled.sum(1) - tp)))
+        return float(np.mean(values))
+
+    return np.array([arm(b, w, db) - arm(a, w, da)
+                     for w, da, db in zip(weights, draws_a, draws_b, strict=True)])

@@ -31,6 +31,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "pseudo_label.cli": ("pseudo-label",),
     "stylegan_aug.cli": ("stylegan",),
     "hookseg.cli.report": ("report",),
+    "hookseg.cli.compare": ("compare",),
     "hookseg.cli.pipeline": ("pipeline",),
 }
 
