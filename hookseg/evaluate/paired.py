@@ -38,6 +38,11 @@ def pooled_iou(confusion: np.ndarray, weights: np.ndarray | None = None) -> np.n
         pooled = confusion.sum(axis=0, dtype=np.float64)
     else:
         pooled = np.einsum("bn,nij->bij", weights.astype(np.float64), confusion.astype(np.float64))
+    return iou_of_pooled(pooled)
+
+
+def iou_of_pooled(pooled: np.ndarray) -> np.ndarray:
+    """Per-class IoU of (..., C, C) pooled confusions (rows = truth): (..., C); nan for an absent class."""
     tp = np.diagonal(pooled, axis1=-2, axis2=-1)
     union = pooled.sum(axis=-1) + pooled.sum(axis=-2) - tp
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -21,6 +21,7 @@ from hookseg.evaluate.paired import (
     MIN_SLIDES_FOR_CI,
     Bootstrap,
     Estimate,
+    iou_of_pooled,
     mean_iou,
     percentile_ci,
     resample_weights,
@@ -37,10 +38,7 @@ def seed_iou(confusions: np.ndarray, weights: np.ndarray | None = None) -> np.nd
         pooled = confusions.sum(axis=1, dtype=np.float64)
     else:
         pooled = np.einsum("bn,knij->bkij", weights.astype(np.float64), confusions.astype(np.float64))
-    tp = np.diagonal(pooled, axis1=-2, axis2=-1)
-    union = pooled.sum(axis=-1) + pooled.sum(axis=-2) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, tp / union, np.nan)
+    return iou_of_pooled(pooled)
 
 
 def seed_draws(seeds: int, boot: Bootstrap, arm: int) -> np.ndarray:
