@@ -39,6 +39,7 @@ from hookseg.model_io import load_model_cached, save_model
 from hookseg.model_meta import FieldOfView, ModelMeta, read_meta
 from hookseg.sampling.dataset import SeededBatches
 from hookseg.sampling.tissue import TissueCells, TissueCentres, tissue_cells, turn
+from hookseg.slides.tissue import TissueParams
 from hookseg.train.config import StageConfig, TrainSpec
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,9 @@ def load_teacher(path: str | Path) -> tuple[keras.Model, ModelMeta]:
 
 
 def student_meta(teacher: ModelMeta) -> ModelMeta:
-    """The teacher's target field of view without context, its class map, stage ``student``."""
+    """The teacher's target field of view without context, its class map and tissue mask; stage student."""
     fov = FieldOfView(size=teacher.fov.size, mpp=teacher.fov.mpp, context_mpp=None)
-    return ModelMeta(fov, teacher.class_map, STAGE)
+    return ModelMeta(fov, teacher.class_map, STAGE, teacher.tissue)
 
 
 def student_config(config: StageConfig, teacher: ModelMeta, settings: DistillSettings) -> StageConfig:
@@ -276,14 +277,16 @@ def distill(
     config = student_config(config, teacher_meta, settings)
     t = config.train
     keras.utils.set_random_seed(t.seed)
-    train_cells = tissue_cells(manifest.select(["train"], option="distill (training patches)"))
+    tissue = TissueParams.of_model(teacher_meta.tissue, source=f"{teacher_path}:tissue")  # where it predicts
+    train_cells = tissue_cells(manifest.select(["train"], option="distill (training patches)"), tissue)
     augment = colour_augment(settings.augment, t.seed)
     train_ds = TeacherDataset(train_cells, teacher_path, batch_size=t.batch_size, steps=t.steps_per_epoch,
                               seed=t.seed, temperature=settings.temperature, flips=True, augment=augment)
     val_ds = None
     if metrics_path is not None:
-        val_ds = TeacherDataset(tissue_cells(manifest.select(["val"], option="--metrics")), teacher_path,
-                                batch_size=t.batch_size, steps=t.val_steps, seed=t.seed + 1)
+        val_cells = tissue_cells(manifest.select(["val"], option="--metrics"), tissue)
+        val_ds = TeacherDataset(val_cells, teacher_path, batch_size=t.batch_size, steps=t.val_steps,
+                                seed=t.seed + 1)
     student = create_model("unet", **config.model_kwargs(teacher_meta.class_map.num_classes))
     fitted, loss_on = compile_student(student, config, settings.temperature)
     build_training_state(fitted, train_ds[0])  # optimiser slots before fit traces its step (as `train`)

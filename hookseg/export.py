@@ -56,6 +56,7 @@ def describe(model: Any, meta: ModelMeta, fmt: str, names: dict[str, str] | None
         "fields_of_view": {"size": fov.size, "mpp": fov.mpp, "context_size": fov.context_size,
                            "context_mpp": fov.context_mpp},
         "class_map": class_map.to_dict(),
+        "tissue": meta.tissue,  # the tissue-mask parameters it trained with (hookseg predict tiles by them)
     }
 
 

@@ -1,4 +1,4 @@
-"""What a model says about itself, readable without Keras: fields of view, class map, stage.
+"""What a model says about itself, readable without Keras: fields of view, class map, stage, tissue mask.
 
 The ``.keras`` zip carries one extra member, ``hookseg.json``; an export folder (``hookseg export``) carries
 ``hookseg-export.json`` beside its graph. Reading either needs only ``zipfile`` and ``json``, so scoring
@@ -49,6 +49,9 @@ class ModelMeta:
     fov: FieldOfView
     class_map: ClassMap = field(default_factory=_default_class_map)
     stage: str = ""
+    # The ``tissue`` section (configs/slides.yaml's keys) the model trained with, so prediction tiles what
+    # training sampled; None for a model saved before models recorded it (configs/slides.yaml's then).
+    tissue: dict[str, float] | None = None
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -56,12 +59,13 @@ class ModelMeta:
 
     def to_json(self) -> str:
         return json.dumps({"fov": asdict(self.fov), "class_names": list(self.class_names),
-                           "class_map": self.class_map.to_dict(), "stage": self.stage})
+                           "class_map": self.class_map.to_dict(), "stage": self.stage, "tissue": self.tissue})
 
     @classmethod
     def from_json(cls, text: str, source: str | Path = META_MEMBER) -> ModelMeta:
         data = json.loads(text)
-        return cls(FieldOfView(**data["fov"]), _class_map_of(data, source), data.get("stage", ""))
+        return cls(FieldOfView(**data["fov"]), _class_map_of(data, source), data.get("stage", ""),
+                   data.get("tissue"))
 
 
 def _class_map_of(data: dict[str, Any], source: str | Path) -> ClassMap:
@@ -133,4 +137,4 @@ def _export_meta(folder: Path) -> ModelMeta:
         raise ModelError(msg, path=source) from None
     names = {"class_names": [c.get("name") for c in data.get("classes", []) if isinstance(c, dict)]}
     return ModelMeta(fov, _class_map_of(data if "class_map" in data else names, source),
-                     str(data.get("hookseg_stage", "")))
+                     str(data.get("hookseg_stage", "")), data.get("tissue"))

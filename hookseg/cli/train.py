@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --teacher: colour-only presets for the teacher-labelled patches, e.g. "
                         "heavy_color,color_noise "
                         "('same' = the colour presets of --augment; 'none' = no preset)")
+    parser.add_argument("--tissue-config", default=None,
+                        help="YAML with a `tissue` section (configs/slides.yaml's keys): the mask this stage "
+                        "draws patch centres and soft-target cells from, recorded in the model so that its "
+                        "predictions tile the same (default: the stage config's `tissue`, else "
+                        "configs/slides.yaml)")
     parser.set_defaults(func=run)
 
 
@@ -90,6 +95,12 @@ def run(args: argparse.Namespace) -> int:
     seed = config.train.seed if args.seed is None else _seed_arg(args.seed)
     overrides["seed"] = stage_seed(seed, args.run_name or args.stage)  # before the augment takes it
     config = config.with_train(**overrides)
+    if args.tissue_config:
+        from dataclasses import replace
+
+        from hookseg.slides import TissueParams
+
+        config = replace(config, tissue=TissueParams.from_yaml(args.tissue_config))
     augment = build_augment(config)  # a preset or bank problem fails before any label raster is written
     soft_augment = _soft_augment(args.soft_augment)
     init = _init_path(args.init, Path(args.out).parent)

@@ -28,7 +28,7 @@ from hookseg.infer.tile_reads import read_batch
 from hookseg.infer.tiling import TileGrid, ramp_weights, tiles_with_tissue
 from hookseg.io import write_json
 from hookseg.model_meta import ModelMeta
-from hookseg.slides import tissue_mask
+from hookseg.slides import TissueParams, tissue_mask
 from hookseg.slides.base import SlideReader
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def predict_probabilities(
     classes = len(meta.class_names)
     overlap = min(size - 1, 2 * round(size * params.overlap / 2))
     grid = TileGrid(width, height, size, overlap)
-    tissue = tissue_mask(slide)
+    tissue_params = TissueParams.of_model(meta.tissue, source=f"{meta.stage or 'model'} metadata")
+    tissue = tissue_mask(slide, tissue_params)  # the mask the model trained with
     tiles = tiles_with_tissue(grid, tissue.mask, tissue.mpp / mpp)
     shape = (height, width, classes)
     checkpoint = RowCheckpoint(out, resume_key, shape, len(tiles)) if resume_key else None

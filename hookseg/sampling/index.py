@@ -18,7 +18,7 @@ from hookseg.annotations.classes import IGNORE_ID
 from hookseg.cohort.manifest import SlideRecord
 from hookseg.io import atomic_path
 from hookseg.sampling.labels import open_labels, read_labels
-from hookseg.slides import tissue_mask
+from hookseg.slides import TissueParams, tissue_mask
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class IndexParams:
     num_classes: int = 3
     in_tissue: bool = True  # drop centres on glass (Otsu tissue mask), as the paper does
     seed: int = 0
+    tissue: TissueParams | None = None  # that mask's parameters (None: configs/slides.yaml's)
 
 
 def index_slide(record: SlideRecord, labels_path: Path, params: IndexParams, seed: int) -> pd.DataFrame:
@@ -43,7 +44,7 @@ def index_slide(record: SlideRecord, labels_path: Path, params: IndexParams, see
         size = (max(1, round(width * labels.mpp / mpp)), max(1, round(height * labels.mpp / mpp)))
         coarse = read_labels(labels, (0, 0), size, mpp)
         if params.in_tissue:
-            tissue = tissue_mask(slide)
+            tissue = tissue_mask(slide, params.tissue)
             coarse = np.where(_resize_mask(tissue.mask, coarse.shape), coarse, IGNORE_ID)
         slide_mpp = slide.mpp
     rows = []

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hookseg.cohort import SlideRecord
+from hookseg.slides.tissue import TissueParams
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,17 @@ class TissueCells:
     cell: float  # level-0 pixels
 
 
-def tissue_cells(records: Sequence[SlideRecord]) -> dict[str, TissueCells]:
-    """The tissue cells of each slide (one mask per slide, computed once); slides without tissue are left
-    out with a warning."""
+def tissue_cells(
+    records: Sequence[SlideRecord], params: TissueParams | None = None,
+) -> dict[str, TissueCells]:
+    """The tissue cells of each slide (one mask per slide, computed once, with ``params``; default
+    configs/slides.yaml's); slides without tissue are left out with a warning."""
     from hookseg.slides import tissue_mask
 
     cells = {}
     for record in records:
         with record.open() as slide:
-            mask = tissue_mask(slide)
+            mask = tissue_mask(slide, params)
             scale = mask.mpp / slide.mpp
         rows, cols = np.nonzero(mask.mask)
         if not len(rows):

@@ -6,14 +6,15 @@ than grey level, whose threshold moves with each scanner's white point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 from skimage import filters, morphology
 
-from hookseg.config import CONFIG_DIR, load_section, read_section
+from hookseg.config import CONFIG_DIR, from_mapping, load_section, read_section
 from hookseg.slides.base import SlideReader
 
 DEFAULT_CONFIG = CONFIG_DIR / "slides.yaml"
@@ -40,6 +41,17 @@ class TissueParams:
     def load(cls, path: str | Path | None = None) -> TissueParams:
         """Like ``from_yaml``, read once per path: the no-argument form is every caller's default."""
         return load_section(cls, Path(path or DEFAULT_CONFIG).resolve(), "tissue")
+
+    @classmethod
+    def of_model(cls, recorded: Mapping[str, float] | None, source: str | Path) -> TissueParams:
+        """The mask a model trained with (``ModelMeta.tissue``); configs/slides.yaml's for a model that
+        predates the record."""
+        if recorded is None:
+            return cls.load()
+        return from_mapping(cls, dict(recorded), source=source, key="tissue")
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)

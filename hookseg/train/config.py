@@ -10,6 +10,7 @@ from typing import Any, Literal
 from hookseg.config import from_mapping, load_yaml
 from hookseg.errors import ConfigError
 from hookseg.model_meta import FieldOfView
+from hookseg.slides.tissue import TissueParams
 
 # Model kwargs that other settings determine: stated there once, passed to the builder by ``model_kwargs``.
 DERIVED_KWARGS = {"input_size": "fov.size", "context_ratio": "fov.context_mpp / fov.mpp",
@@ -78,6 +79,12 @@ class StageConfig:
     fov: FieldOfView
     data: DataSpec = field(default_factory=DataSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
+    # The tissue mask for patch centres, soft-target cells, and (recorded in the model) its predictions;
+    # None = configs/slides.yaml's. A stage section's `tissue:` or `hookseg train --tissue-config`.
+    tissue: TissueParams | None = None
+
+    def tissue_params(self) -> TissueParams:
+        return self.tissue or TissueParams.load()
 
     def with_train(self, **changes: Any) -> StageConfig:
         return replace(self, train=replace(self.train, **changes))

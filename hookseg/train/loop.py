@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,8 @@ def make_datasets(
     augment: Callable | None, num_classes: int = 3,
 ) -> tuple[PatchDataset, PatchDataset | None]:
     d, t = config.data, config.train
-    params = IndexParams(per_class=d.per_class, index_mpp=d.index_mpp, num_classes=num_classes, seed=t.seed)
+    params = IndexParams(per_class=d.per_class, index_mpp=d.index_mpp, num_classes=num_classes, seed=t.seed,
+                         tissue=config.tissue_params())
     datasets = []
     for split, steps, aug in (("train", t.steps_per_epoch, augment), ("val", t.val_steps, None)):
         records = [r for r in manifest.split(split) if r.slide_id in labels]
@@ -279,6 +281,7 @@ def train_stage(
 
     class_map = class_map or ClassMap.default()
     config = config.with_train(seed=stage_seed(config.train.seed, stage))
+    config = replace(config, tissue=config.tissue_params())  # resolved: logged, and saved with the model
     log.info("stage %s: seed %d, schedule %s", stage, config.train.seed, config.train.schedule)
     keras.utils.set_random_seed(config.train.seed)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -322,7 +325,8 @@ def train_stage(
             **soft_info,
         }
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
-        save_model(model, out_model, ModelMeta(config.fov, class_map, stage))
+        meta = ModelMeta(config.fov, class_map, stage, config.tissue_params().as_dict())
+        save_model(model, out_model, meta)
         mlflow.log_artifact(str(out_model), artifact_path="model")
         metrics["mlflow_run_id"] = run.info.run_id
     write_json(metrics_path, metrics)

@@ -214,7 +214,8 @@ def soft_batches(
         msg = f"--soft-share: {soft_share} of a batch of {batch} leaves no manual patch. Expected less"
         raise ConfigError(msg)
     manual.batch_size = batch - soft_size
-    cells = tissue_cells(manifest.select(["train"], option="soft targets (training slides)"))
+    cells = tissue_cells(manifest.select(["train"], option="soft targets (training slides)"),
+                         config.tissue_params())
     presets = (colour_presets(config.train.augment) if soft_augment is None
                else check_colour_presets(soft_augment))
     augment = build_augment(config.with_train(augment=presets))

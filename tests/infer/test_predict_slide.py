@@ -108,3 +108,17 @@ def test_regions_stay_inside_a_slide_the_label_grid_overhangs(colour_model, tmp_
     for annotation in regions:
         x0, y0, x1, y1 = annotation.geometry.bounds
         assert x0 >= 0 and y0 >= 0 and x1 <= 1530 and y1 <= 1018, annotation.geometry.bounds
+
+
+def test_prediction_tiles_the_mask_the_model_trained_with(colour_model, slide_path, tmp_path):
+    from hookseg.slides import TissueParams
+
+    model, meta, _ = colour_model
+    params = InferParams.load()
+    nothing = {**TissueParams.load().as_dict(), "max_value": 0.0}  # every pixel near-white: no tissue
+    with open_slide(slide_path) as slide:
+        default = np.asarray(predict_probabilities(model, meta, slide, tmp_path / "d.npy", params).open())
+        hidden = np.asarray(predict_probabilities(model, replace(meta, tissue=nothing), slide,
+                                                  tmp_path / "n.npy", params).open())
+    assert len(np.unique(default.argmax(-1))) == 3  # the bands, tiled
+    assert (hidden == hidden[0, 0]).all()  # no tile: one fill value everywhere

@@ -16,7 +16,7 @@ from hookseg.cli import main
 from hookseg.model import create_model
 from hookseg.model_io import ModelMeta, save_model
 from hookseg.model_meta import FieldOfView, read_meta
-from hookseg.slides import open_slide
+from hookseg.slides import TissueParams, open_slide
 
 SIZE = 64
 
@@ -42,8 +42,9 @@ def saved(request, tmp_path_factory, sample_svs_jpeg, munet_and_onnx) -> tuple[A
         return model, path, x
     model = create_model("unet", encoder="mnv3s", input_size=SIZE, decoder_filters=[32, 24, 16, 16, 8])
     fov = FieldOfView(size=SIZE, mpp=2.0, context_size=SIZE, context_mpp=None)
+    pale = {**TissueParams.load().as_dict(), "max_threshold": 0.03}  # a mask of its own, to travel along
     path = save_model(model, tmp_path_factory.mktemp("unet") / "unet.keras",
-                      ModelMeta(fov, ClassMap.default(), stage="test"))
+                      ModelMeta(fov, ClassMap.default(), stage="test", tissue=pale))
     return model, path, {"target": _tiles(sample_svs_jpeg, 2.0)}
 
 
@@ -113,5 +114,5 @@ def test_onnx_matches_keras_on_real_tiles_with_a_dynamic_batch(saved, onnx_expor
             difference = np.abs(value - np.asarray(want[keras_name[name]])[:batch]).max()
             assert difference <= 1e-4, (name, batch, difference)
     exported, original = read_meta(out), read_meta(path)  # the folder reads back like its .keras file
-    assert (exported.fov, exported.stage) == (original.fov, original.stage)
+    assert (exported.fov, exported.stage, exported.tissue) == (original.fov, original.stage, original.tissue)
     assert exported.class_map.to_dict() == original.class_map.to_dict()

@@ -54,3 +54,18 @@ def test_restated_geometry_is_a_config_error(tmp_path, key):
     path.write_text(f"master:\n  model: {{arch: munet, kwargs: {{{key}: 2}}}}\n  fov: {json.dumps(FOV)}\n")
     with pytest.raises(ConfigError, match=rf"c\.yaml:master\.model\.kwargs\.{key}: expected no value"):
         load_stage_config(path, "master")
+
+
+def test_the_tissue_mask_a_model_trained_with_travels_in_its_file(tmp_path):
+    from hookseg.slides import TissueParams
+
+    pale = {**TissueParams.load().as_dict(), "max_threshold": 0.03, "min_saturation": 0.02}
+    meta = ModelMeta(FieldOfView(**FOV), ClassMap.default(), "p1", pale)
+    back = read_meta(archive(tmp_path / "m.keras", json.loads(meta.to_json())))
+    assert TissueParams.of_model(back.tissue, source="m") == TissueParams(**pale) != TissueParams.load()
+    # a model saved before models recorded their mask predicts with configs/slides.yaml's
+    names = ["background", "tumour", "other"]
+    old = read_meta(archive(tmp_path / "old.keras", {"fov": FOV, "class_names": names}))
+    assert old.tissue is None and TissueParams.of_model(old.tissue, source="old") == TissueParams.load()
+    with pytest.raises(ConfigError, match=r"m:tissue.min_saturation: required key is missing"):
+        TissueParams.of_model({"mpp": 8.0}, source="m")

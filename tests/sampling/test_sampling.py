@@ -144,3 +144,17 @@ def test_dataset_pickles_without_open_readers(dataset):
     clone = pickle.loads(pickle.dumps(dataset))
     assert clone._readers == {}
     np.testing.assert_array_equal(clone[2][1]["final"], dataset[2][1]["final"])
+
+
+def test_the_index_draws_centres_only_inside_the_mask_it_is_given(striped_slide):
+    from dataclasses import replace
+
+    from hookseg.sampling import index_slide
+    from hookseg.slides import TissueParams
+
+    record, labels_path = striped_slide
+    nothing = replace(TissueParams.load(), max_value=0.0)  # every pixel is "near-white": no tissue
+    table = index_slide(record, labels_path, IndexParams(per_class=50, index_mpp=8.0, tissue=nothing), seed=0)
+    assert len(table) == 0
+    default = index_slide(record, labels_path, IndexParams(per_class=50, index_mpp=8.0), seed=0)
+    assert len(default) == 150

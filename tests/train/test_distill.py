@@ -143,3 +143,15 @@ def test_bad_input_is_one_line(flags, code, message, colour_model, cohort, smoke
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
     assert not (tmp_path / "s.keras").exists()
+
+
+def test_the_student_tiles_and_learns_where_its_teacher_predicts():
+    from hookseg.annotations import ClassMap
+    from hookseg.distill import student_meta
+    from hookseg.model_meta import FieldOfView, ModelMeta
+    from hookseg.slides import TissueParams
+
+    pale = {**TissueParams.load().as_dict(), "max_value": 0.92}
+    teacher = ModelMeta(FieldOfView(size=64, mpp=2.0, context_mpp=8.0), ClassMap.default(), "p5", pale)
+    student = student_meta(teacher)
+    assert student.tissue == pale and student.fov.context_mpp is None

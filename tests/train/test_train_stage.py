@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.factories import banded_cohort
 
@@ -43,8 +44,11 @@ def env_for(tmp_path):
 def test_base_stage_trains_logs_and_saves(cohort, tmp_path):
     folder, manifest = cohort
     work = tmp_path / "base"
-    result = subprocess.run(train_command(folder, manifest, work), env=env_for(tmp_path), capture_output=True,
-                            text=True, timeout=600)
+    default = yaml.safe_load((REPO / "configs" / "slides.yaml").read_text())["tissue"]
+    tissue = {**default, "min_object_um2": 9000.0}
+    (tmp_path / "tissue.yaml").write_text(yaml.safe_dump({"tissue": tissue}))
+    command = train_command(folder, manifest, work, "--tissue-config", str(tmp_path / "tissue.yaml"))
+    result = subprocess.run(command, env=env_for(tmp_path), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((work / "metrics.json").read_text())
     assert metrics["split"] == "val"
@@ -58,6 +62,7 @@ def test_base_stage_trains_logs_and_saves(cohort, tmp_path):
     assert run.data.tags["stage"] == "base"
     assert len(run.data.tags["config_hash"]) == 12
     assert run.data.params["train.lr0"] == "0.01"
+    assert run.data.params["tissue.min_object_um2"] == "9000.0"
     assert len(client.get_metric_history(run.info.run_id, "loss")) == 2  # one per epoch
     assert "mean_iou" in run.data.metrics
     assert [a.path for a in client.list_artifacts(run.info.run_id, "model")] == ["model/model.keras"]
@@ -68,6 +73,7 @@ def test_base_stage_trains_logs_and_saves(cohort, tmp_path):
     assert model.output_shape[-1] == 3
     assert (meta.fov.size, meta.fov.mpp, meta.fov.context_mpp) == (64, 2.0, None)
     assert meta.class_names == ("background", "tumour", "other")
+    assert meta.tissue == tissue  # its predictions tile the mask it trained with
 
 
 def test_kill_9_mid_training_then_rerun_continues(cohort, tmp_path):
