@@ -82,7 +82,8 @@ class Estimate:
 MIN_SLIDES_FOR_CI = 3
 
 
-def _estimate(point: np.ndarray, samples: np.ndarray, slides: int, boot: Bootstrap) -> Estimate:
+def estimate(point: np.ndarray, samples: np.ndarray, slides: int, boot: Bootstrap) -> Estimate:
+    """``point`` and the percentile interval of its ``samples``; none below MIN_SLIDES_FOR_CI slides."""
     if slides < MIN_SLIDES_FOR_CI:
         nan = np.full_like(point, np.nan, dtype=np.float64)
         return Estimate(point, nan, nan)
@@ -95,8 +96,8 @@ def iou_estimates(confusion: np.ndarray, boot: Bootstrap) -> tuple[Estimate, Est
     slides = confusion.shape[0]
     point = pooled_iou(confusion)
     samples = pooled_iou(confusion, resample_weights(slides, boot))
-    return (_estimate(point, samples, slides, boot),
-            _estimate(mean_iou(point), mean_iou(samples), slides, boot))
+    return (estimate(point, samples, slides, boot),
+            estimate(mean_iou(point), mean_iou(samples), slides, boot))
 
 
 def paired_difference(model: np.ndarray, base: np.ndarray, boot: Bootstrap) -> tuple[Estimate, Estimate]:
@@ -109,5 +110,5 @@ def paired_difference(model: np.ndarray, base: np.ndarray, boot: Bootstrap) -> t
     weights = resample_weights(slides, boot)
     iou_m, iou_b = pooled_iou(model, weights), pooled_iou(base, weights)
     point_m, point_b = pooled_iou(model), pooled_iou(base)
-    return (_estimate(point_m - point_b, iou_m - iou_b, slides, boot),
-            _estimate(mean_iou(point_m) - mean_iou(point_b), mean_iou(iou_m) - mean_iou(iou_b), slides, boot))
+    return (estimate(point_m - point_b, iou_m - iou_b, slides, boot),
+            estimate(mean_iou(point_m) - mean_iou(point_b), mean_iou(iou_m) - mean_iou(iou_b), slides, boot))

@@ -19,9 +19,12 @@ from hookseg.evaluate.per_slide import TAGS, SlideSet
 COHORTS = ("test", "new_domain")
 
 
-def _num(value: float) -> float | None:
+def json_number(value: float) -> float | None:
     """JSON value: rounded, and None (which DVC skips) where there is no number."""
     return None if math.isnan(value) else round(float(value), 4)
+
+
+_num = json_number  # short, for the dense tables below
 
 
 def model_scores(slides: SlideSet, boot: Bootstrap) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import numpy as np
 from hookseg.errors import ConfigError
 from hookseg.evaluate.paired import Bootstrap, Estimate
 from hookseg.evaluate.per_slide import SlideSet
-from hookseg.evaluate.phases import _num
+from hookseg.evaluate.phases import json_number
 from hookseg.evaluate.seeds import MIN_SEEDS_FOR_SEED_SPREAD, Arm, RecipeComparison, compare_recipes
 
 
@@ -71,13 +71,13 @@ def compare_table(a: Recipe, b: Recipe, cohorts: Sequence[str], boot: Bootstrap)
 
 def _interval(prefix: str, estimate: Estimate, index: int | None = None) -> dict[str, Any]:
     pick = (lambda v: v) if index is None else (lambda v: v[index])
-    return {prefix: _num(pick(estimate.value)), f"{prefix}_ci_low": _num(pick(estimate.low)),
-            f"{prefix}_ci_high": _num(pick(estimate.high))}
+    return {prefix: json_number(pick(estimate.value)), f"{prefix}_ci_low": json_number(pick(estimate.low)),
+            f"{prefix}_ci_high": json_number(pick(estimate.high))}
 
 
 def _arm_entry(recipe: Recipe, arm: Arm, classes: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"name": recipe.name, "seeds": arm.seeds, "sources": list(recipe.sources),
-                           "seed_mean_iou": [_num(v) for v in arm.seed_means],
+                           "seed_mean_iou": [json_number(v) for v in arm.seed_means],
                            **_interval("mean_iou", arm.mean)}
     for c, name in enumerate(classes):
         out |= _interval(name, arm.iou, c)

@@ -17,15 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hookseg.evaluate.paired import (
-    MIN_SLIDES_FOR_CI,
-    Bootstrap,
-    Estimate,
-    iou_of_pooled,
-    mean_iou,
-    percentile_ci,
-    resample_weights,
-)
+from hookseg.evaluate.paired import Bootstrap, Estimate, estimate, iou_of_pooled, mean_iou, resample_weights
 
 # Three seeds is where a seed resample stops being mostly artefact ((k - 1) / k = 2/3 of the variance).
 MIN_SEEDS_FOR_SEED_SPREAD = 3
@@ -81,14 +73,6 @@ class RecipeComparison:
     mean_difference: Estimate  # mean IoU, b - a
 
 
-def _estimate(point: np.ndarray, samples: np.ndarray, slides: int, boot: Bootstrap) -> Estimate:
-    if slides < MIN_SLIDES_FOR_CI:
-        nan = np.full_like(point, np.nan, dtype=np.float64)
-        return Estimate(point, nan, nan)
-    low, high = percentile_ci(samples, boot)
-    return Estimate(point, low, high)
-
-
 def compare_recipes(a: np.ndarray, b: np.ndarray, boot: Bootstrap) -> RecipeComparison:
     """Recipe ``b`` against ``a``: each (k, n, C, C), k seeds (may differ between arms) over the same n slides
     in the same order."""
@@ -101,13 +85,13 @@ def compare_recipes(a: np.ndarray, b: np.ndarray, boot: Bootstrap) -> RecipeComp
     samples = {arm: _arm_samples(c, weights, boot, arm) for arm, c in enumerate((a, b))}
     points = {arm: _nanmean(seed_iou(c), axis=0) for arm, c in enumerate((a, b))}
     arms = [Arm(seeds=c.shape[0],
-                iou=_estimate(points[i], samples[i], slides, boot),
-                mean=_estimate(mean_iou(points[i]), mean_iou(samples[i]), slides, boot),
+                iou=estimate(points[i], samples[i], slides, boot),
+                mean=estimate(mean_iou(points[i]), mean_iou(samples[i]), slides, boot),
                 seed_means=mean_iou(seed_iou(c)))
             for i, c in enumerate((a, b))]
     return RecipeComparison(
         a=arms[0], b=arms[1],
-        difference=_estimate(points[1] - points[0], samples[1] - samples[0], slides, boot),
-        mean_difference=_estimate(mean_iou(points[1]) - mean_iou(points[0]),
+        difference=estimate(points[1] - points[0], samples[1] - samples[0], slides, boot),
+        mean_difference=estimate(mean_iou(points[1]) - mean_iou(points[0]),
                                   mean_iou(samples[1]) - mean_iou(samples[0]), slides, boot),
     )
