@@ -116,3 +116,13 @@ def test_compare_cli_names_the_folder_whose_slides_differ(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert str(b / "slides.json") in err and "Missing: ['s5']" in err
+
+
+def test_compare_cli_refuses_a_split_no_seed_scored(tmp_path, capsys):
+    slides = slide_confusions(4, seed=12)
+    a = _write(tmp_path / "a", slides, ["val"] * 4)
+    b = _write(tmp_path / "b", slides, ["val"] * 4)
+    code = hookseg_main(["compare", "--a", str(a), "--b", str(b), "--split", "test"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "no slide of split 'test'" in err and "['val']" in err
