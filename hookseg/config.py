@@ -74,6 +74,9 @@ def _coerce(hint: Any, value: Any, source: str | Path, key: str) -> Any:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
+        given = [o for o in options if o is not type(None)]
+        if len(given) == 1:  # Optional[X]: X's own error names the key at fault, not "X | None"
+            return _coerce(given[0], value, source, key)
         for option in options:
             if option is type(None):
                 continue

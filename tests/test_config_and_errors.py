@@ -22,6 +22,7 @@ class Outer:
     inner: Inner
     mode: str = "dynamic"
     weights: list[float] = field(default_factory=list)
+    optional: Inner | None = None  # like a stage's `tissue:` section
 
 
 def test_from_mapping_builds_nested_dataclasses():
@@ -38,6 +39,7 @@ def test_from_mapping_builds_nested_dataclasses():
         ({"lr": 1, "inner": {"size": 2.5}}, r"x\.yaml:inner\.size: expected int\. Received: 2\.5"),
         ({"lr": 1, "inner": {"size": 1}, "extra": 1}, r"unknown key\(s\) \['extra'\]"),
         ({"lr": 1, "inner": {"size": True}}, r"inner\.size"),
+        ({"lr": 1, "inner": {"size": 1}, "optional": {"names": []}}, r"x\.yaml:optional\.size: required key"),
     ],
 )
 def test_from_mapping_errors_name_file_key_and_value(mapping, pattern):
