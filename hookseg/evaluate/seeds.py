@@ -13,6 +13,7 @@ narrows their variance by (k - 1) / k, so an interval from two seeds per arm is 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +42,10 @@ def seed_draws(seeds: int, boot: Bootstrap, arm: int) -> np.ndarray:
 
 
 def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        counts = np.sum(~np.isnan(values), axis=axis)
-        total = np.nansum(values, axis=axis)
-        return np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
+    """Mean over ``axis`` ignoring nan (a class absent from a seed's slides); nan, silently, where all are."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=axis)
 
 
 def _arm_samples(confusions: np.ndarray, weights: np.ndarray, boot: Bootstrap, arm: int) -> np.ndarray:
@@ -80,18 +81,27 @@ def compare_recipes(a: np.ndarray, b: np.ndarray, boot: Bootstrap) -> RecipeComp
         msg = (f"seed comparison: expected (seeds, slides, C, C) confusions of the same slides. "
                f"Received: {a.shape} and {b.shape}")
         raise ValueError(msg)
+    weights = resample_weights(a.shape[1], boot)
+    (arm_a, point_a, samples_a), (arm_b, point_b, samples_b) = (
+        _arm(confusions, weights, boot, i) for i, confusions in enumerate((a, b)))
     slides = a.shape[1]
-    weights = resample_weights(slides, boot)
-    samples = {arm: _arm_samples(c, weights, boot, arm) for arm, c in enumerate((a, b))}
-    points = {arm: _nanmean(seed_iou(c), axis=0) for arm, c in enumerate((a, b))}
-    arms = [Arm(seeds=c.shape[0],
-                iou=estimate(points[i], samples[i], slides, boot),
-                mean=estimate(mean_iou(points[i]), mean_iou(samples[i]), slides, boot),
-                seed_means=mean_iou(seed_iou(c)))
-            for i, c in enumerate((a, b))]
     return RecipeComparison(
-        a=arms[0], b=arms[1],
-        difference=estimate(points[1] - points[0], samples[1] - samples[0], slides, boot),
-        mean_difference=estimate(mean_iou(points[1]) - mean_iou(points[0]),
-                                  mean_iou(samples[1]) - mean_iou(samples[0]), slides, boot),
+        a=arm_a, b=arm_b,
+        difference=estimate(point_b - point_a, samples_b - samples_a, slides, boot),
+        mean_difference=estimate(mean_iou(point_b) - mean_iou(point_a),
+                                 mean_iou(samples_b) - mean_iou(samples_a), slides, boot),
     )
+
+
+def _arm(
+    confusions: np.ndarray, weights: np.ndarray, boot: Bootstrap, arm: int,
+) -> tuple[Arm, np.ndarray, np.ndarray]:
+    """One recipe's summary, with its (C,) point IoU and (B, C) resampled IoU for the difference."""
+    per_seed = seed_iou(confusions)  # (k, C), all slides once
+    point = _nanmean(per_seed, axis=0)
+    samples = _arm_samples(confusions, weights, boot, arm)
+    slides = confusions.shape[1]
+    summary = Arm(seeds=confusions.shape[0], iou=estimate(point, samples, slides, boot),
+                  mean=estimate(mean_iou(point), mean_iou(samples), slides, boot),
+                  seed_means=mean_iou(per_seed))
+    return summary, point, samples
