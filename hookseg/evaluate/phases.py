@@ -40,7 +40,8 @@ def model_scores(slides: SlideSet, boot: Bootstrap) -> dict[str, Any]:
     return out
 
 
-def _diff_entries(prefix: str, estimate: Estimate, index: int | None = None) -> dict[str, Any]:
+def difference_entries(prefix: str, estimate: Estimate, index: int | None = None) -> dict[str, Any]:
+    """``{prefix}_diff`` with its CI and whether that excludes 0 (None without a CI), of class ``index``."""
     pick = (lambda a: a) if index is None else (lambda a: a[index])
     low, high = pick(estimate.low), pick(estimate.high)
     excludes = None if math.isnan(low) else bool(pick(estimate.excludes_zero()))
@@ -55,9 +56,9 @@ def paired_scores(model: SlideSet, base: SlideSet, boot: Bootstrap) -> dict[str,
     if not common:
         return {"slides": 0}
     per_class, mean = paired_difference(model.select(common).confusion, base.select(common).confusion, boot)
-    out: dict[str, Any] = {"slides": len(common), **_diff_entries("mean_iou", mean)}
+    out: dict[str, Any] = {"slides": len(common), **difference_entries("mean_iou", mean)}
     for c, name in enumerate(model.classes):
-        out |= _diff_entries(name, per_class, c)
+        out |= difference_entries(name, per_class, c)
     return out
 
 

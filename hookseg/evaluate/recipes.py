@@ -15,7 +15,7 @@ import numpy as np
 from hookseg.errors import ConfigError
 from hookseg.evaluate.paired import Bootstrap, Estimate
 from hookseg.evaluate.per_slide import SlideSet
-from hookseg.evaluate.phases import json_number
+from hookseg.evaluate.phases import difference_entries, json_number
 from hookseg.evaluate.seeds import MIN_SEEDS_FOR_SEED_SPREAD, Arm, RecipeComparison, compare_recipes
 
 
@@ -85,20 +85,11 @@ def _arm_entry(recipe: Recipe, arm: Arm, classes: Sequence[str]) -> dict[str, An
 
 
 def _difference_entry(result: RecipeComparison, classes: Sequence[str]) -> dict[str, Any]:
-    out = _interval("mean_iou", result.mean_difference)
-    out["mean_iou_excludes_0"] = _excludes(result.mean_difference)
+    """The keys `hookseg report` gives a paired difference: mean_iou_diff, tumour_diff_ci_low, ..."""
+    out = difference_entries("mean_iou", result.mean_difference)
     for c, name in enumerate(classes):
-        out |= _interval(name, result.difference, c)
-        out[f"{name}_excludes_0"] = _excludes(result.difference, c)
+        out |= difference_entries(name, result.difference, c)
     return out
-
-
-def _excludes(estimate: Estimate, index: int | None = None) -> bool | None:
-    low = estimate.low if index is None else estimate.low[index]
-    if np.isnan(low):
-        return None
-    excludes = estimate.excludes_zero()
-    return bool(excludes if index is None else excludes[index])
 
 
 def _cell(entry: Mapping[str, Any], key: str, signed: bool = False) -> str:
@@ -121,8 +112,8 @@ def markdown(table: Mapping[str, Any], classes: Sequence[str], boot: Bootstrap) 
             seeds = ", ".join("n/a" if v is None else f"{v:.3f}" for v in arm["seed_mean_iou"])
             lines.append(f"| {arm['name']} | {arm['seeds']} | {_cell(arm, 'mean_iou')} | "
                          + " | ".join(_cell(arm, c) for c in classes) + f" | {seeds} |")
-        lines.append(f"| {b['name']} - {a['name']} | | {_cell(diff, 'mean_iou', True)} | "
-                     + " | ".join(_cell(diff, c, True) for c in classes) + " | |")
+        lines.append(f"| {b['name']} - {a['name']} | | {_cell(diff, 'mean_iou_diff', True)} | "
+                     + " | ".join(_cell(diff, f"{c}_diff", True) for c in classes) + " | |")
         lines.append("")
     few = min(min(e["a"]["seeds"], e["b"]["seeds"]) for e in table.values())
     lines.append(f"{boot.level:.0%} intervals: {boot.samples} resamples of slides (paired) and of each "

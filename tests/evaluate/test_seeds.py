@@ -100,9 +100,9 @@ def test_compare_cli_writes_the_table_per_split(tmp_path, capsys):
     table = json.loads(out.read_text())
     assert list(table) == ["val", "test"]
     assert table["test"]["slides"] == 5 and table["test"]["a"]["seeds"] == 3
-    assert table["test"]["difference"]["mean_iou_excludes_0"] is True
+    assert table["test"]["difference"]["mean_iou_diff_excludes_0"] is True
     assert table["test"]["b"]["mean_iou"] - table["test"]["a"]["mean_iou"] == pytest.approx(
-        table["test"]["difference"]["mean_iou"], abs=2e-4)
+        table["test"]["difference"]["mean_iou_diff"], abs=2e-4)
     printed = capsys.readouterr().out
     assert "| new - old |" in printed and "## val (5 slides)" in printed
     assert "An arm has" not in printed  # three seeds each: no warning
